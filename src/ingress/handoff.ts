@@ -1,0 +1,158 @@
+/**
+ * The bounded hand-off from the ack path to the pipeline worker. Event bodies are copied into
+ * batch buffers which are transferred (not cloned) to the worker. At most two batches are in the
+ * worker's hands; the rest wait here, and when the queue holds `maxEvents` (or the byte cap) the
+ * configured policy sheds: `drop-newest` refuses the incoming event, `drop-oldest` discards the
+ * oldest waiting batch. Main thread. `push()` never blocks and never awaits.
+ * Emits: telemetry_handoff_*, telemetry_events_dropped_total{stage="handoff"}.
+ * @module
+ */
+
+import type { HandoffConfig } from "../config/types.ts";
+import type { EncodingId } from "../protocol/constants.ts";
+import { dropLabels, type IngressMetrics } from "../obs/catalog.ts";
+
+/** Fields per event in a batch index: offset, length, kind (type byte − 0x10), encoding, arrival ms. */
+export const INDEX_STRIDE = 5;
+const MIN_BUFFER = 64 * 1024;
+/** Ceiling on bytes waiting in the hand-off, whatever the event count. */
+export const HANDOFF_MAX_BYTES = 256 * 1024 * 1024;
+const MAX_POSTED = 2;
+
+/** Message to the worker: `count` events; bodies in `buf`, described by `index`. */
+export interface HandoffBatch {
+  type: "batch";
+  buf: ArrayBuffer;
+  index: Float64Array;
+  count: number;
+}
+
+/** Where batches go (the worker's postMessage, or a discard in ack-only mode). */
+export interface BatchTarget {
+  post(batch: HandoffBatch, transfer: Transferable[]): void;
+}
+
+interface OpenBatch {
+  buf: Uint8Array;
+  used: number;
+  index: Float64Array;
+  count: number;
+}
+
+export class Handoff {
+  readonly #cfg: HandoffConfig;
+  readonly #metrics: IngressMetrics;
+  readonly #target: BatchTarget;
+  #open: OpenBatch;
+  #waiting: OpenBatch[] = [];
+  #posted: number[] = [];
+  #queuedEvents = 0;
+  #queuedBytes = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(cfg: HandoffConfig, metrics: IngressMetrics, target: BatchTarget) {
+    this.#cfg = cfg;
+    this.#metrics = metrics;
+    this.#target = target;
+    this.#open = this.#newBatch(MIN_BUFFER);
+    metrics.handoffCapacity.set(cfg.maxEvents);
+    metrics.handoffQueue.probe(() => this.#queuedEvents);
+    metrics.inFlight.local.probe(() => this.#queuedEvents, { stage: "handoff" });
+    this.#timer = setInterval(() => this.flush(), cfg.flushIntervalMs);
+  }
+
+  /** Events held here or in the worker's inbox. */
+  get queued(): number {
+    return this.#queuedEvents;
+  }
+
+  /** Queue one event body (copied). Never blocks; sheds by policy when full. */
+  push(kind: number, encoding: EncodingId, body: Uint8Array, arrivalMs: number): void {
+    if (!this.#makeRoom(body.length)) {
+      this.#metrics.dropped.local.inc(dropLabels("handoff", "queue_full", false));
+      return;
+    }
+    let b = this.#open;
+    if (b.used + body.length > b.buf.length) {
+      this.#seal();
+      b = this.#open = this.#newBatch(Math.max(MIN_BUFFER, body.length));
+    }
+    b.buf.set(body, b.used);
+    const i = b.count * INDEX_STRIDE;
+    b.index[i] = b.used;
+    b.index[i + 1] = body.length;
+    b.index[i + 2] = kind;
+    b.index[i + 3] = encoding;
+    b.index[i + 4] = arrivalMs;
+    b.used += body.length;
+    b.count++;
+    this.#queuedEvents++;
+    this.#queuedBytes += body.length;
+    if (b.count >= this.#cfg.batchEvents) this.#seal();
+  }
+
+  /** Seal the open batch and post what the worker has room for. */
+  flush(): void {
+    if (this.#open.count > 0) this.#seal();
+    this.#pump();
+  }
+
+  /** The worker finished the oldest posted batch. */
+  consumed(): void {
+    const n = this.#posted.shift();
+    if (n === undefined) return;
+    this.#queuedEvents -= n;
+    this.#pump();
+  }
+
+  /** Stop the flush timer (after a final flush). */
+  close(): void {
+    clearInterval(this.#timer);
+  }
+
+  #makeRoom(bytes: number): boolean {
+    const full = () =>
+      this.#queuedEvents >= this.#cfg.maxEvents || this.#queuedBytes + bytes > HANDOFF_MAX_BYTES;
+    if (!full()) return true;
+    if (this.#cfg.policy === "drop-oldest") {
+      while (full() && this.#waiting.length > 0) {
+        const old = this.#waiting.shift()!;
+        this.#queuedEvents -= old.count;
+        this.#queuedBytes -= old.used;
+        this.#metrics.dropped.local.inc(dropLabels("handoff", "queue_full", false), old.count);
+      }
+    }
+    return !full();
+  }
+
+  #seal(): void {
+    if (this.#open.count === 0) return;
+    this.#waiting.push(this.#open);
+    this.#open = this.#newBatch(MIN_BUFFER);
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (this.#posted.length < MAX_POSTED && this.#waiting.length > 0) {
+      const b = this.#waiting.shift()!;
+      this.#queuedBytes -= b.used;
+      // The whole buffers move to the worker (no copy); `index` says which bytes are events.
+      const buf = b.buf.buffer as ArrayBuffer;
+      this.#posted.push(b.count);
+      this.#metrics.handoffBatches.inc();
+      this.#target.post({ type: "batch", buf, index: b.index, count: b.count }, [
+        buf,
+        b.index.buffer as ArrayBuffer,
+      ]);
+    }
+  }
+
+  #newBatch(bytes: number): OpenBatch {
+    return {
+      buf: new Uint8Array(bytes),
+      used: 0,
+      index: new Float64Array(this.#cfg.batchEvents * INDEX_STRIDE),
+      count: 0,
+    };
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The Unix socket listener: claims the socket path, sets its mode, accepts proxy connections and
+ * serves each independently. Main thread. Shutdown stops accepting first, then closes the
+ * connections after a short window in which frames already sent are still answered.
+ * @module
+ */
+
+import type { SocketConfig } from "../config/types.ts";
+import { claimSocketPath } from "./socket_file.ts";
+import { Connection, type IngressContext } from "./connection.ts";
+
+export class IngressServer {
+  readonly #listener: Deno.Listener;
+  readonly #ctx: IngressContext;
+  readonly #path: string;
+  readonly #connections = new Set<Connection>();
+  #accepting: Promise<void>;
+  #stopped = false;
+
+  private constructor(listener: Deno.Listener, path: string, ctx: IngressContext) {
+    this.#listener = listener;
+    this.#path = path;
+    this.#ctx = ctx;
+    ctx.metrics.open.probe(() => this.#connections.size);
+    this.#accepting = this.#acceptLoop();
+  }
+
+  /** Claim the socket path (replacing a stale file), listen, and start accepting. */
+  static async start(cfg: SocketConfig, ctx: IngressContext): Promise<IngressServer> {
+    const replaced = await claimSocketPath(cfg.path);
+    if (replaced) ctx.log("warn", "replaced a stale socket file", { socket: cfg.path });
+    const listener = Deno.listen({ transport: "unix", path: cfg.path });
+    await Deno.chmod(cfg.path, cfg.mode);
+    return new IngressServer(listener, cfg.path, ctx);
+  }
+
+  get path(): string {
+    return this.#path;
+  }
+
+  async #acceptLoop(): Promise<void> {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (e) {
+        if (this.#stopped) return;
+        this.#ctx.log("error", "accept failed", { error: String(e) });
+        continue;
+      }
+      const c = new Connection(conn, this.#ctx);
+      this.#connections.add(c);
+      c.serve().finally(() => this.#connections.delete(c));
+    }
+  }
+
+  /** Stop accepting; after `graceMs` close every connection; remove the socket file. */
+  async stop(graceMs: number): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#listener.close();
+    await this.#accepting;
+    try {
+      await Deno.remove(this.#path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) {
+        this.#ctx.log("warn", "could not remove the socket file", { error: String(e) });
+      }
+    }
+    if (this.#connections.size > 0) await new Promise((r) => setTimeout(r, graceMs));
+    for (const c of this.#connections) c.close("shutdown");
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The pipeline proper: decode → assemble → build record → sample → sinks, with the books kept
+ * so that every event that entered is accounted for (emitted, dropped by reason, or held).
+ * Pipeline worker. Sinks are reached only through their runners, which never block `ingest`.
+ * Emits: telemetry_pipeline_*, telemetry_records_*, telemetry_sink_*, and the worker's share of
+ * telemetry_events_dropped_total / telemetry_events_in_flight.
+ * @module
+ */
+
+import type { Config } from "../config/types.ts";
+import { mergeProxyConfig } from "../config/proxy_config.ts";
+import { type HandoffBatch, INDEX_STRIDE } from "../ingress/handoff.ts";
+import type { SharedSeries, WorkerSnapshot } from "../obs/catalog.ts";
+import { log } from "../obs/log.ts";
+import { Registry } from "../obs/metrics.ts";
+import { Encoding } from "../protocol/constants.ts";
+import { type DecodedEvent, decodeEvent, decodeV1, EVENT_KINDS } from "../protocol/decode.ts";
+import type { AgentGroup, PartialReason } from "../record/schema.ts";
+import { Sampler } from "../sample/sampler.ts";
+import { createSink } from "../sinks/registry.ts";
+import { createSinkRunner, type SinkRunner } from "../sinks/runner.ts";
+import { Assembler } from "./assembler.ts";
+import type { Lifecycle } from "./lifecycle.ts";
+import { buildRecord } from "./record_builder.ts";
+import { renderSinkStats } from "./sink_metrics.ts";
+
+const TICK_MS = 50;
+
+export class Pipeline {
+  readonly #agent: AgentGroup;
+  readonly #assembler: Assembler;
+  readonly #sampler: Sampler;
+  readonly #runners: SinkRunner[];
+  readonly #registry = new Registry();
+  readonly #decoded = this.#registry.counter(
+    "telemetry_pipeline_events_decoded_total",
+    "Events decoded by the pipeline worker, by type.",
+  );
+  readonly #records = this.#registry.counter(
+    "telemetry_records_assembled_total",
+    "Records assembled from lifecycles, by kind (complete or partial) and partial reason.",
+  );
+  readonly #emitted = this.#registry.counter(
+    "telemetry_records_emitted_total",
+    "Records kept by sampling and handed to every sink, by sampling decision.",
+  );
+  readonly #emittedEvents = this.#registry.counter(
+    "telemetry_events_emitted_total",
+    "Events merged into records handed to the sinks.",
+  );
+  readonly #drops = new Map<string, SharedSeries>();
+  #config: Config;
+  #setKeys: Set<string>;
+  #timer: ReturnType<typeof setInterval>;
+
+  private constructor(config: Config, setKeys: string[], agent: AgentGroup, runners: SinkRunner[]) {
+    this.#config = config;
+    this.#setKeys = new Set(setKeys);
+    this.#agent = agent;
+    this.#runners = runners;
+    this.#sampler = new Sampler(config.sampling);
+    this.#assembler = new Assembler(
+      { ...config.lifecycle, responseBody: config.events.includes("response_body") },
+      (lc, partial) => this.#emit(lc, partial),
+      (reason, n) => this.#drop("assemble", reason, reason === "not_recorded", n),
+    );
+    this.#registry.gauge("telemetry_lifecycles_open", "Lifecycles waiting for more events.")
+      .probe(() => this.#assembler.size);
+    this.#timer = setInterval(() => this.#assembler.tick(now()), TICK_MS);
+  }
+
+  /** Build every sink and its runner; throws (with the sink named) if one cannot open. */
+  static async create(config: Config, setKeys: string[], agent: AgentGroup): Promise<Pipeline> {
+    const runners: SinkRunner[] = [];
+    for (const cfg of config.sinks) {
+      const sink = createSink(cfg, { log });
+      const runner = createSinkRunner(sink, cfg);
+      try {
+        await runner.open();
+      } catch (e) {
+        throw new Error(`sink ${cfg.name} (${cfg.type}) failed to open: ${errorText(e)}`);
+      }
+      runners.push(runner);
+    }
+    return new Pipeline(config, setKeys, agent, runners);
+  }
+
+  ingest(batch: HandoffBatch): void {
+    const bytes = new Uint8Array(batch.buf);
+    const idx = batch.index;
+    for (let i = 0; i < batch.count; i++) {
+      const o = i * INDEX_STRIDE;
+      const body = bytes.subarray(idx[o], idx[o] + idx[o + 1]);
+      const kind = EVENT_KINDS[idx[o + 2]];
+      const enc = idx[o + 3];
+      let ev: DecodedEvent;
+      try {
+        ev = enc === Encoding.V1Json
+          ? decodeV1(body)
+          : decodeEvent(kind, enc === Encoding.Json ? "json" : "msgpack", body);
+      } catch (e) {
+        if (kind !== "configure") this.#drop("decode", "malformed", false, 1);
+        log("warn", "event could not be decoded", { kind, error: errorText(e) });
+        continue;
+      }
+      this.#decoded.inc({ type: ev.kind });
+      if (ev.kind === "configure") this.#applyProxyConfig(ev.payload.config);
+      else this.#assembler.add(ev, idx[o + 4], enc === Encoding.V1Json ? 1 : 2);
+    }
+  }
+
+  snapshot(): WorkerSnapshot {
+    let text = this.#registry.render();
+    text += renderSinkStats(this.#runners);
+    return {
+      text,
+      dropped: [...this.#drops.values()],
+      inFlight: [{ labels: { stage: "assemble" }, value: this.#assembler.events }],
+    };
+  }
+
+  /** Apply a reloaded config's runtime-safe parts. */
+  reconfigure(config: Config, setKeys: string[]): void {
+    this.#config = { ...this.#config, sampling: config.sampling, enrichment: config.enrichment };
+    this.#setKeys = new Set(setKeys);
+    this.#sampler.configure(config.sampling);
+    log("info", "pipeline settings reloaded", { sampling: config.sampling });
+  }
+
+  /** Emit every held lifecycle, then drain the sinks within the deadline. */
+  async drain(deadlineMs: number): Promise<boolean> {
+    clearInterval(this.#timer);
+    this.#assembler.flushAll();
+    const results = await Promise.all(this.#runners.map((r) => r.drain(deadlineMs)));
+    return results.every((r) => r.complete);
+  }
+
+  #emit(lc: Lifecycle, partial: PartialReason | null): void {
+    const record = buildRecord(lc, partial, this.#agent, now());
+    this.#records.inc({ kind: partial ? "partial" : "complete", reason: partial ?? "" });
+    const decision = this.#sampler.decide(record);
+    if (decision === "sampled_out") return this.#drop("sample", "sampled_out", true, lc.events);
+    this.#emitted.inc({ decision });
+    this.#emittedEvents.inc(undefined, lc.events);
+    for (const r of this.#runners) r.push(record);
+  }
+
+  #drop(stage: string, reason: string, intentional: boolean, n: number): void {
+    const key = `${stage}|${reason}`;
+    let s = this.#drops.get(key);
+    if (!s) {
+      s = { labels: { stage, reason, intentional: String(intentional) }, value: 0 };
+      this.#drops.set(key, s);
+    }
+    s.value += n;
+  }
+
+  #applyProxyConfig(json: unknown): void {
+    const r = mergeProxyConfig({ config: this.#config, setKeys: this.#setKeys }, json);
+    this.#config = r.config;
+    this.#sampler.configure(r.config.sampling);
+    log("info", "proxy-sent config merged", { applied: r.applied, ignored: r.ignored });
+  }
+}
+
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

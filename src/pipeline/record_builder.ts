@@ -1,0 +1,252 @@
+/**
+ * Turns an assembled lifecycle into the canonical record (src/record/schema.ts). Pipeline worker.
+ * Fills only what the events say; enrichment groups (geo, asn, device, threat) are added by
+ * their own stages. Headers leave the agent only when allowlisted: credential-bearing headers
+ * are never copied here.
+ * @module
+ */
+
+import type {
+  AgentGroup,
+  PartialReason,
+  RequestGroup,
+  ResponseGroup,
+  TelemetryRecord,
+  TimingGroup,
+} from "../record/schema.ts";
+import { SCHEMA_VERSION } from "../record/schema.ts";
+import { uuidv7 } from "../record/uuid.ts";
+import { parseClientAddress } from "./client_address.ts";
+import type { Lifecycle } from "./lifecycle.ts";
+
+/** Request headers copied into `request.headers` by default. */
+export const REQUEST_HEADER_ALLOWLIST: ReadonlySet<string> = new Set([
+  "accept",
+  "accept-encoding",
+  "accept-language",
+  "cache-control",
+  "content-length",
+  "content-type",
+  "host",
+  "origin",
+  "referer",
+  "sec-ch-ua",
+  "sec-ch-ua-mobile",
+  "sec-ch-ua-platform",
+  "sec-fetch-dest",
+  "sec-fetch-mode",
+  "sec-fetch-site",
+  "user-agent",
+  "via",
+]);
+
+/** Response headers copied into `response.headers` by default. */
+export const RESPONSE_HEADER_ALLOWLIST: ReadonlySet<string> = new Set([
+  "cache-control",
+  "content-encoding",
+  "content-length",
+  "content-type",
+  "server",
+  "vary",
+]);
+
+type Headers = Record<string, string[]>;
+type Obj = Record<string, unknown>;
+
+export function buildRecord(
+  lc: Lifecycle,
+  partial: PartialReason | null,
+  agent: AgentGroup,
+  nowMs: number,
+): TelemetryRecord {
+  const meta = (lc.request?.metadata ?? {}) as Obj;
+  const reqHeaders = headersOf(lc.request?.headers);
+  const record: TelemetryRecord = {
+    schema_version: SCHEMA_VERSION,
+    event_id: uuidv7(),
+    timestamp: timestampOf(meta.timestamp, lc.requestArrival ?? lc.firstArrival),
+    sample_rate: 1,
+    partial: partial !== null,
+    events: lc.events,
+    protocol_version: lc.protocol,
+    agent,
+    request: requestGroup(lc, meta, reqHeaders),
+  };
+  if (partial) record.partial_reason = partial;
+  const response = responseGroup(lc);
+  if (response) record.response = response;
+  if (lc.request) record.client = parseClientAddress(meta.client_ip);
+  const tls = tlsGroup(meta);
+  if (tls) record.tls = tls;
+  record.timing = timingGroup(lc, nowMs);
+  record.sentinel = sentinelGroup(meta, lc.complete);
+  record.labels = { is_error: isError(record) };
+  return record;
+}
+
+function requestGroup(lc: Lifecycle, meta: Obj, headers: Headers): RequestGroup {
+  const r: RequestGroup = { correlation_id: lc.cid };
+  const req = lc.request;
+  if (req) {
+    if (typeof meta.request_id === "string") r.request_id = meta.request_id;
+    if (typeof req.method === "string") r.method = req.method;
+    const host = first(headers.host) ?? str(meta.server_name);
+    if (host) r.host = host;
+    if (typeof req.uri === "string") splitUri(req.uri, r);
+    if (typeof meta.protocol === "string") r.protocol = meta.protocol;
+    r.headers = pick(headers, REQUEST_HEADER_ALLOWLIST);
+    setIf(r, "referer", first(headers.referer));
+    setIf(r, "content_type", first(headers["content-type"]));
+    setIf(r, "user_agent", first(headers["user-agent"]));
+    const trace = parseTraceparent(str(meta.traceparent) ?? first(headers.traceparent));
+    if (trace) {
+      r.trace_id = trace.traceId;
+      r.span_id = trace.spanId;
+    }
+  }
+  if (lc.requestChunks > 0) {
+    r.body_bytes = lc.requestBytes;
+    r.body_chunks = lc.requestChunks;
+  } else if (lc.complete && typeof lc.complete.request_body_size === "number") {
+    r.body_bytes = lc.complete.request_body_size;
+  }
+  return r;
+}
+
+function responseGroup(lc: Lifecycle): ResponseGroup | undefined {
+  const status = lc.response?.status ?? lc.complete?.status;
+  if (!lc.response && typeof status !== "number") return undefined;
+  const g: ResponseGroup = {};
+  if (typeof status === "number") {
+    g.status = status;
+    g.status_class = `${Math.floor(status / 100)}xx`;
+  }
+  if (lc.response) {
+    const h = headersOf(lc.response.headers);
+    setIf(g, "content_type", first(h["content-type"]));
+    g.headers = pick(h, RESPONSE_HEADER_ALLOWLIST);
+  }
+  if (lc.responseChunks > 0) {
+    g.body_bytes = lc.responseBytes;
+    g.body_chunks = lc.responseChunks;
+  } else if (lc.complete && typeof lc.complete.response_body_size === "number") {
+    g.body_bytes = lc.complete.response_body_size;
+  }
+  return g;
+}
+
+function tlsGroup(meta: Obj): TelemetryRecord["tls"] {
+  const version = str(meta.tls_version), cipher = str(meta.tls_cipher);
+  const server = str(meta.server_name);
+  if (!version && !cipher && !server) return undefined;
+  const g: NonNullable<TelemetryRecord["tls"]> = {};
+  setIf(g, "version", version);
+  setIf(g, "cipher", cipher);
+  setIf(g, "server_name", server);
+  return g;
+}
+
+function timingGroup(lc: Lifecycle, nowMs: number): TimingGroup {
+  const t: TimingGroup = { source: lc.complete ? "proxy" : "agent" };
+  if (lc.requestArrival !== undefined && lc.responseArrival !== undefined) {
+    t.upstream_ms = round3(lc.responseArrival - lc.requestArrival);
+  }
+  if (lc.requestArrival !== undefined && lc.requestLastChunkArrival !== undefined) {
+    t.request_body_ms = round3(lc.requestLastChunkArrival - lc.requestArrival);
+  }
+  if (lc.responseArrival !== undefined && lc.responseLastChunkArrival !== undefined) {
+    t.response_body_ms = round3(lc.responseLastChunkArrival - lc.responseArrival);
+  }
+  if (lc.complete && typeof lc.complete.duration_ms === "number") {
+    t.total_ms = lc.complete.duration_ms;
+  }
+  t.agent_lag_ms = round3(Math.max(0, nowMs - lc.lastArrival));
+  return t;
+}
+
+function sentinelGroup(meta: Obj, complete: Obj | undefined): TelemetryRecord["sentinel"] {
+  const g: NonNullable<TelemetryRecord["sentinel"]> = {};
+  setIf(g, "route_id", str(meta.route_id));
+  setIf(g, "upstream_id", str(meta.upstream_id));
+  if (complete) {
+    if (typeof complete.upstream_attempts === "number") {
+      g.upstream_attempts = complete.upstream_attempts;
+    }
+    setIf(g, "error", str(complete.error));
+  }
+  return g;
+}
+
+function isError(r: TelemetryRecord): boolean {
+  return (r.response?.status ?? 0) >= 500 || r.sentinel?.error !== undefined;
+}
+
+/** W3C traceparent → ids; null when absent, malformed, or all-zero. */
+export function parseTraceparent(
+  v: string | undefined,
+): { traceId: string; spanId: string } | null {
+  if (!v) return null;
+  const m = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})/.exec(v.trim());
+  if (!m || m[1] === "ff" || /^0+$/.test(m[2]) || /^0+$/.test(m[3])) return null;
+  return { traceId: m[2], spanId: m[3] };
+}
+
+/** Proxy RFC 3339 (0–9 fraction digits, `+00:00`) → UTC with milliseconds; arrival if unreadable. */
+export function timestampOf(v: unknown, arrivalMs: number): string {
+  if (typeof v === "string") {
+    const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(v);
+    if (m) {
+      const ms = Date.parse(`${m[1]}.${(m[2] ?? "").padEnd(3, "0").slice(0, 3)}${m[3]}`);
+      if (!Number.isNaN(ms)) return new Date(ms).toISOString();
+    }
+  }
+  return new Date(arrivalMs).toISOString();
+}
+
+function splitUri(uri: string, r: RequestGroup): void {
+  const q = uri.indexOf("?");
+  r.path = q < 0 ? uri : uri.slice(0, q);
+  if (q < 0) return;
+  r.query = uri.slice(q + 1);
+  const keys = new Set<string>();
+  for (const part of r.query.split("&")) {
+    if (part === "") continue;
+    const eq = part.indexOf("=");
+    keys.add(safeDecode(eq < 0 ? part : part.slice(0, eq)));
+  }
+  r.query_keys = [...keys];
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, " "));
+  } catch {
+    return s; // malformed percent-encoding: keep the key as sent
+  }
+}
+
+function headersOf(v: unknown): Headers {
+  return v && typeof v === "object" && !Array.isArray(v) ? v as Headers : {};
+}
+
+function pick(h: Headers, allow: ReadonlySet<string>): Headers {
+  const out: Headers = {};
+  for (const name in h) if (allow.has(name) && Array.isArray(h[name])) out[name] = h[name];
+  return out;
+}
+
+function first(v: unknown): string | undefined {
+  return Array.isArray(v) && typeof v[0] === "string" && v[0] !== "" ? v[0] : undefined;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+function setIf<T extends object, K extends keyof T>(o: T, k: K, v: T[K] | undefined): void {
+  if (v !== undefined) o[k] = v;
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

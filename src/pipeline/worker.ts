@@ -1,0 +1,52 @@
+/// <reference no-default-lib="true" />
+/// <reference lib="deno.worker" />
+
+/**
+ * The pipeline worker's entry: decodes handed-off events, assembles lifecycles, builds and
+ * samples records and fans them out to the sink runners. Runs in a Web Worker, never on the ack
+ * path; the main thread only posts batches and reads snapshots.
+ * @module
+ */
+
+import type { Config } from "../config/types.ts";
+import { configureLog, log } from "../obs/log.ts";
+import type { FromWorker, ToWorker } from "./messages.ts";
+import { Pipeline } from "./pipeline.ts";
+
+let pipeline: Pipeline | null = null;
+const post = (m: FromWorker) => self.postMessage(m);
+
+self.onmessage = async (e: MessageEvent<ToWorker>) => {
+  const m = e.data;
+  switch (m.type) {
+    case "init":
+      return await init(m.config, m.setKeys, m.agent);
+    case "batch":
+      pipeline?.ingest(m);
+      return post({ type: "consumed" });
+    case "snapshot":
+      if (pipeline) post({ type: "snapshot", id: m.id, snapshot: pipeline.snapshot() });
+      return;
+    case "reconfigure":
+      return pipeline?.reconfigure(m.config, m.setKeys);
+    case "drain": {
+      const complete = pipeline ? await pipeline.drain(m.deadlineMs) : true;
+      return post({ type: "drained", complete });
+    }
+  }
+};
+
+async function init(
+  config: Config,
+  setKeys: string[],
+  agent: Parameters<typeof Pipeline.create>[2],
+) {
+  configureLog(config.logLevel, "pipeline");
+  try {
+    pipeline = await Pipeline.create(config, setKeys, agent);
+    post({ type: "ready" });
+  } catch (e) {
+    log("error", "pipeline failed to start", { error: String(e) });
+    post({ type: "init_failed", error: e instanceof Error ? e.message : String(e) });
+  }
+}
