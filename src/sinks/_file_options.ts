@@ -1,0 +1,70 @@
+/**
+ * The file sink's options: kebab-case keys as written in KDL, their defaults and checks.
+ * Pipeline worker (at start-up) and the config validator. Pure; throws `SinkError` with code
+ * `sink_config` listing every problem at once.
+ * @module
+ */
+
+import { FILE_SINK_DEFAULTS } from "../config/defaults.ts";
+import type { FileSinkOptions } from "../config/types.ts";
+import { SinkError } from "./contract.ts";
+
+/** Defaults for options left out of the config: one source, the config's own defaults. */
+export { FILE_SINK_DEFAULTS };
+
+const OPTION_KEYS = ["directory", "prefix", "max-bytes", "max-age-ms"];
+/** Shared sink keys a loader may leave in `options`; the runner reads them from `SinkConfig`. */
+const SHARED_KEYS = new Set(["batch-size", "flush-interval-ms"]);
+const PREFIX_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+
+/**
+ * Parse the file sink's options (kebab-case keys, as written in KDL). Throws a `SinkError`
+ * with code `sink_config` listing every problem.
+ *
+ * @example
+ * ```ts
+ * parseFileSinkOptions({ directory: "/var/lib/telemetry", "max-bytes": 1048576 });
+ * ```
+ */
+export function parseFileSinkOptions(options: Record<string, unknown>): FileSinkOptions {
+  const problems: string[] = [];
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key) && !SHARED_KEYS.has(key)) {
+      problems.push(`unknown option \`${key}\`; known options: ${OPTION_KEYS.join(", ")}`);
+    }
+  }
+  const text = (key: string, fallback: string, ok: (v: string) => boolean, rule: string) => {
+    const v = options[key] ?? fallback;
+    if (typeof v === "string" && ok(v)) return v;
+    problems.push(`\`${key}\` must be ${rule}, got ${show(v)}`);
+    return fallback;
+  };
+  const int = (key: string, fallback: number) => {
+    const v = options[key] ?? fallback;
+    if (typeof v === "number" && Number.isSafeInteger(v) && v >= 1) return v;
+    problems.push(`\`${key}\` must be an integer >= 1, got ${show(v)}`);
+    return fallback;
+  };
+  const parsed: FileSinkOptions = {
+    directory: text("directory", FILE_SINK_DEFAULTS.directory, (v) => v.length > 0, "a path"),
+    prefix: text(
+      "prefix",
+      FILE_SINK_DEFAULTS.prefix,
+      (v) => PREFIX_RE.test(v),
+      "letters, digits, `_`, `-` or `.` (not first)",
+    ),
+    maxBytes: int("max-bytes", FILE_SINK_DEFAULTS.maxBytes),
+    maxAgeMs: int("max-age-ms", FILE_SINK_DEFAULTS.maxAgeMs),
+  };
+  if (problems.length > 0) {
+    throw new SinkError(`file sink: ${problems.join("; ")}`, {
+      code: "sink_config",
+      retryable: false,
+    });
+  }
+  return parsed;
+}
+
+function show(v: unknown): string {
+  return typeof v === "string" ? JSON.stringify(v) : String(v);
+}

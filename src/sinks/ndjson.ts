@@ -1,0 +1,37 @@
+/**
+ * NDJSON encoding of a sink batch: one JSON object per line, each line ending in "\n".
+ * Any thread. Encodes a batch once: retries of the same batch object reuse the bytes.
+ * Never writes anywhere. `JSON.stringify` escapes every control character, so a record can
+ * never contain a raw "\n" and a line boundary always is a record boundary.
+ * @module
+ */
+
+import type { SinkBatch } from "./contract.ts";
+
+const encoder = new TextEncoder();
+const cache = new WeakMap<SinkBatch, Uint8Array>();
+
+/**
+ * The batch as NDJSON bytes (cached per batch object, so a retry does not encode again).
+ *
+ * @example
+ * ```ts
+ * const bytes = encodeNdjson({ id, records }); // "{...}\n{...}\n"
+ * ```
+ */
+export function encodeNdjson(batch: SinkBatch): Uint8Array {
+  let bytes = cache.get(batch);
+  if (bytes === undefined) {
+    bytes = encodeLines(batch.records);
+    cache.set(batch, bytes);
+  }
+  return bytes;
+}
+
+/** Values as NDJSON bytes; an empty list gives an empty array. */
+export function encodeLines(values: readonly unknown[]): Uint8Array {
+  if (values.length === 0) return new Uint8Array(0);
+  let text = "";
+  for (const v of values) text += JSON.stringify(v) + "\n";
+  return encoder.encode(text);
+}

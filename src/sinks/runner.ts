@@ -1,0 +1,320 @@
+/**
+ * Drives one sink: batching by size and interval, bounded queue, limited concurrency, retry with
+ * exponential backoff and full jitter, drop accounting by reason, rate-limited logs, and a
+ * deadline-bound drain at shutdown.
+ * Runs in the pipeline worker. `push()` never blocks, awaits or throws; a full queue drops the
+ * newest record with a count. Never retries a fatal error, never sleeps past a drain deadline.
+ * Emits (via `stats()`): the numbers behind telemetry_sink_* metrics.
+ * @module
+ */
+
+import type { SinkConfig } from "../config/types.ts";
+import { log as defaultLog } from "../obs/log.ts";
+import type { TelemetryRecord } from "../record/schema.ts";
+import { backoffDelayMs } from "./backoff.ts";
+import { type Sink, type SinkBatch, SinkError } from "./contract.ts";
+import { type DropReason, SinkAccounting, type SinkStats } from "./_accounting.ts";
+import { newBatchId } from "./_batch_id.ts";
+import { RateLimitedLog } from "./_rate_log.ts";
+import {
+  type ResolvedRunnerOptions,
+  resolveRunnerOptions,
+  type SinkRunnerOptions,
+} from "./_runner_options.ts";
+import { sleep, withTimeout } from "./_timers.ts";
+
+export { DROP_REASONS } from "./_accounting.ts";
+export type { DropReason, SinkStats } from "./_accounting.ts";
+export { SinkRunnerOptionsError } from "./_runner_options.ts";
+export type { SinkRunnerOptions } from "./_runner_options.ts";
+
+/**
+ * Result of `drain()`: `complete` is false when records were dropped at the deadline or
+ * `sink.close()` failed or did not finish in time.
+ */
+export interface DrainResult {
+  complete: boolean;
+}
+
+interface Job {
+  batch: SinkBatch;
+  events: number;
+  retries: number;
+  settled: boolean;
+}
+
+/**
+ * Wraps one `Sink` with batching, retry and accounting.
+ *
+ * @example
+ * ```ts
+ * const runner = new SinkRunner(createSink(cfg, deps), { batchSize: 500, flushIntervalMs: 1000 });
+ * await runner.open();
+ * runner.push(record); // never blocks
+ * const { complete } = await runner.drain(5000);
+ * ```
+ */
+export class SinkRunner {
+  readonly name: string;
+  #sink: Sink;
+  #o: ResolvedRunnerOptions;
+  #log: RateLimitedLog;
+  #acct = new SinkAccounting();
+  #pending: TelemetryRecord[] = [];
+  #pendingEvents = 0;
+  #ready: Job[] = [];
+  #inFlight = new Set<Job>();
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #pumpScheduled = false;
+  #opened = false;
+  #state: "running" | "draining" | "closed" = "running";
+  #drain: Promise<DrainResult> | undefined;
+  #deadlineDrops = 0;
+  #deadline = Infinity;
+  #abort = new AbortController();
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(sink: Sink, options: SinkRunnerOptions) {
+    this.#o = resolveRunnerOptions(options);
+    this.name = sink.name;
+    this.#sink = sink;
+    this.#log = new RateLimitedLog(this.#o.log ?? defaultLog, sink.name, this.#o.logIntervalMs);
+  }
+
+  /** Open the sink; writes start once it resolves (records pushed before wait in the queue). */
+  async open(): Promise<void> {
+    await this.#sink.open();
+    this.#opened = true;
+    this.#pump();
+  }
+
+  /** Queue one record. Synchronous; never throws; drops (counted) when full or closed. */
+  push(record: TelemetryRecord): void {
+    const events = eventsOf(record);
+    if (this.#state !== "running" || this.#acct.queuedRecords >= this.#o.maxQueueRecords) {
+      const reason: DropReason = this.#state === "running" ? "queue_full" : "closed";
+      this.#acct.refused(reason, events);
+      this.#log.report(reason, "warn", "sink dropped a record", { queue: this.#o.maxQueueRecords });
+      return;
+    }
+    this.#acct.accepted(events);
+    this.#pending.push(record);
+    this.#pendingEvents += events;
+    if (this.#pending.length >= this.#o.batchSize) {
+      this.#cut();
+      this.#schedulePump();
+    } else if (this.#flushTimer === undefined) {
+      this.#flushTimer = setTimeout(this.#onFlushTimer, this.#o.flushIntervalMs);
+    }
+  }
+
+  /** Cut what is batched now into a batch and start writing it (subject to `maxInFlight`). */
+  flush(): void {
+    if (this.#state === "closed") return;
+    this.#cut();
+    this.#pump();
+  }
+
+  /**
+   * Write everything queued, wait for in-flight writes for at most `deadlineMs` from now (no
+   * retry sleep ends past it), then close the sink. Records still undelivered at the deadline
+   * are dropped with reason `shutdown_deadline`. Later pushes are dropped with reason `closed`.
+   */
+  drain(deadlineMs: number): Promise<DrainResult> {
+    this.#drain ??= this.#drainOnce(deadlineMs);
+    return this.#drain;
+  }
+
+  /** The counters now (plain numbers). */
+  stats(): SinkStats {
+    return this.#acct.snapshot();
+  }
+
+  async #drainOnce(deadlineMs: number): Promise<DrainResult> {
+    this.#state = "draining";
+    this.#deadline = performance.now() + Math.max(0, deadlineMs);
+    this.#cut();
+    this.#pump();
+    const inTime = this.#opened && await this.#waitIdle(Math.max(0, deadlineMs));
+    if (!inTime) this.#abandon();
+    const closed = this.#opened && await this.#closeSink();
+    this.#state = "closed";
+    this.#log.flush();
+    return { complete: inTime && closed && this.#deadlineDrops === 0 };
+  }
+
+  #onFlushTimer = (): void => {
+    this.#flushTimer = undefined;
+    this.#cut();
+    this.#pump();
+  };
+
+  #cut(): void {
+    if (this.#flushTimer !== undefined) {
+      clearTimeout(this.#flushTimer);
+      this.#flushTimer = undefined;
+    }
+    if (this.#pending.length === 0) return;
+    const batch: SinkBatch = { id: newBatchId(), records: this.#pending };
+    this.#ready.push({ batch, events: this.#pendingEvents, retries: 0, settled: false });
+    this.#pending = [];
+    this.#pendingEvents = 0;
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    if (!this.#opened) return;
+    while (this.#inFlight.size < this.#o.maxInFlight && this.#ready.length > 0) {
+      const job = this.#ready.shift()!;
+      this.#inFlight.add(job);
+      void this.#deliver(job);
+    }
+    this.#checkIdle();
+  }
+
+  async #deliver(job: Job): Promise<void> {
+    try {
+      while (!job.settled && await this.#attempt(job) === "retry") {
+        const delay = backoffDelayMs(job.retries, this.#o.backoff, this.#o.random);
+        if (performance.now() + delay > this.#deadline) {
+          this.#settle(job, "shutdown_deadline");
+          break;
+        }
+        job.retries++;
+        this.#acct.retried();
+        await sleep(delay, this.#abort.signal);
+      }
+    } catch (err) {
+      this.#log.report("runner_bug", "error", "sink runner failed a batch", { error: String(err) });
+      if (!job.settled) this.#settle(job, "fatal");
+    } finally {
+      this.#inFlight.delete(job);
+      this.#pump();
+    }
+  }
+
+  /** One write of the job's batch; says whether to retry. */
+  async #attempt(job: Job): Promise<"done" | "retry"> {
+    const t0 = performance.now();
+    let result: number | void;
+    try {
+      result = await this.#sink.write(job.batch);
+    } catch (err) {
+      this.#acct.attempted((performance.now() - t0) / 1000, false);
+      return job.settled ? "done" : this.#onWriteError(job, err);
+    }
+    this.#acct.attempted((performance.now() - t0) / 1000, true);
+    if (!job.settled) {
+      job.settled = true;
+      this.#acct.sent(
+        job.batch.records.length,
+        job.events,
+        typeof result === "number" ? result : 0,
+      );
+    }
+    return "done";
+  }
+
+  #onWriteError(job: Job, err: unknown): "done" | "retry" {
+    const retryable = err instanceof SinkError && err.retryable;
+    const fields = {
+      code: err instanceof SinkError ? err.code : "unexpected",
+      error: err instanceof Error ? err.message : String(err),
+      batch_id: job.batch.id,
+      records: job.batch.records.length,
+      attempt: job.retries + 1,
+    };
+    if (retryable && job.retries < this.#o.backoff.maxRetries) {
+      this.#log.report("retry", "warn", "sink write failed, will retry", fields);
+      return "retry";
+    }
+    const reason: DropReason = retryable ? "retries_exhausted" : "fatal";
+    this.#settle(job, reason);
+    this.#log.report(reason, "error", "sink dropped a batch", fields);
+    return "done";
+  }
+
+  #settle(job: Job, reason: DropReason): void {
+    job.settled = true;
+    if (reason === "shutdown_deadline") this.#deadlineDrops++;
+    this.#acct.dropped(reason, job.batch.records.length, job.events);
+  }
+
+  #checkIdle(): void {
+    if (this.#ready.length > 0 || this.#inFlight.size > 0 || this.#pending.length > 0) return;
+    for (const wake of this.#idleWaiters.splice(0)) wake();
+  }
+
+  /** Resolves true when nothing is queued, false when `ms` passed first. */
+  #waitIdle(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      this.#idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+      this.#checkIdle();
+    });
+  }
+
+  /** At the deadline: stop retries and count everything still held as dropped. */
+  #abandon(): void {
+    this.#abort.abort();
+    for (const job of [...this.#ready.splice(0), ...this.#inFlight]) {
+      if (!job.settled) this.#settle(job, "shutdown_deadline");
+    }
+    this.#inFlight.clear();
+    const dropped = this.#acct.snapshot().droppedRecords.shutdown_deadline;
+    this.#log.report("shutdown_deadline", "error", "sink drain hit its deadline", { dropped });
+  }
+
+  /** `sink.close()`, bounded by the time left to the deadline plus `closeGraceMs`. */
+  async #closeSink(): Promise<boolean> {
+    const left = Math.max(0, this.#deadline - performance.now()) + this.#o.closeGraceMs;
+    const close = Promise.resolve().then(() => this.#sink.close()).then(
+      () => "ok" as const,
+      (err: unknown) => {
+        this.#log.report("close_failed", "error", "sink close failed", { error: String(err) });
+        return "failed" as const;
+      },
+    );
+    const outcome = await withTimeout(close, left);
+    if (outcome === "timeout") {
+      this.#log.report("close_timeout", "error", "sink close did not finish", { waited_ms: left });
+    }
+    return outcome === "ok";
+  }
+}
+
+/**
+ * A runner for a configured sink: `batchSize` and `flushIntervalMs` from its config section.
+ *
+ * @example
+ * ```ts
+ * const runner = createSinkRunner(createSink(cfg, deps), cfg);
+ * ```
+ */
+export function createSinkRunner(
+  sink: Sink,
+  cfg: Pick<SinkConfig, "batchSize" | "flushIntervalMs">,
+  options: Partial<SinkRunnerOptions> = {},
+): SinkRunner {
+  return new SinkRunner(sink, {
+    ...options,
+    batchSize: cfg.batchSize,
+    flushIntervalMs: cfg.flushIntervalMs,
+  });
+}
+
+function eventsOf(record: TelemetryRecord): number {
+  const n = record.events;
+  return typeof n === "number" && n >= 0 ? n : 1;
+}
