@@ -29,6 +29,8 @@ Options (run, validate):
       --log-level L        debug | info | warn | error
       --ack-only           answer the proxy but run no pipeline (benchmark baseline)
       --print-config       print the effective config as KDL and exit
+      --fault-pipeline-delay-ms N
+                           testing only: block the pipeline worker N ms per batch
   -h, --help               this help
 `;
 
@@ -40,6 +42,7 @@ const OPTIONS = {
   "log-level": { type: "string" },
   "ack-only": { type: "boolean" },
   "print-config": { type: "boolean" },
+  "fault-pipeline-delay-ms": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -51,6 +54,7 @@ type Flags = {
   "log-level"?: string;
   "ack-only"?: boolean;
   "print-config"?: boolean;
+  "fault-pipeline-delay-ms"?: string;
   help?: boolean;
 };
 
@@ -102,6 +106,7 @@ async function main(args: string[]): Promise<number> {
     config: loaded.config,
     setKeys: [...loaded.setKeys],
     ackOnly: flags["ack-only"] === true,
+    faultPipelineDelayMs: Number(flags["fault-pipeline-delay-ms"] ?? 0),
     reload: flags.config ? () => effectiveConfig(flags).then(toPlain) : null,
   });
 }

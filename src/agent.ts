@@ -17,6 +17,7 @@ import { configureLog, log } from "./obs/log.ts";
 import { dropLabels } from "./obs/catalog.ts";
 import type { FromWorker, ToWorker } from "./pipeline/messages.ts";
 import type { AgentGroup } from "./record/schema.ts";
+import { missingPermissions, permissionFlags } from "./permissions.ts";
 import { VERSION } from "./version.ts";
 
 export interface RunOptions {
@@ -24,6 +25,8 @@ export interface RunOptions {
   setKeys: string[];
   /** Acknowledge only: no pipeline worker (benchmark baseline). */
   ackOnly: boolean;
+  /** Fault injection for tests: the pipeline worker blocks this long per batch. */
+  faultPipelineDelayMs?: number;
   /** Re-read the config (SIGHUP); null when there is no file. */
   reload: (() => Promise<{ config: Config; setKeys: string[] }>) | null;
 }
@@ -32,9 +35,24 @@ export interface RunOptions {
 export async function runAgent(opts: RunOptions): Promise<number> {
   const { config } = opts;
   configureLog(config.logLevel, "main");
+  const missing = missingPermissions(config);
+  if (missing.length > 0) {
+    for (const p of missing) {
+      log("error", `missing permission ${p.flag} (needed for ${p.why})`, { flag: p.flag });
+    }
+    log("error", "the configuration reaches outside the permissions this agent was given", {
+      needed: permissionFlags(config).join(" "),
+    });
+    return 1;
+  }
   const metrics = ingressMetrics();
   const agent: AgentGroup = { id: "telemetry", version: VERSION, host: safeHostname() };
-  const worker = opts.ackOnly ? null : await startWorker(config, opts.setKeys, agent);
+  const worker = opts.ackOnly ? null : await startWorker(
+    config,
+    opts.setKeys,
+    agent,
+    opts.faultPipelineDelayMs ?? 0,
+  );
   const snapshots = new SnapshotBroker(worker);
   const target = worker
     ? { post: (b: HandoffBatch, t: Transferable[]) => worker.postMessage(b satisfies ToWorker, t) }
@@ -93,7 +111,12 @@ export async function runAgent(opts: RunOptions): Promise<number> {
   return await done.promise;
 }
 
-async function startWorker(config: Config, setKeys: string[], agent: AgentGroup): Promise<Worker> {
+async function startWorker(
+  config: Config,
+  setKeys: string[],
+  agent: AgentGroup,
+  faultDelayMs: number,
+): Promise<Worker> {
   const worker = new Worker(new URL("./pipeline/worker.ts", import.meta.url), { type: "module" });
   const ready = Promise.withResolvers<void>();
   const onMessage = (e: MessageEvent<FromWorker>) => {
@@ -106,7 +129,7 @@ async function startWorker(config: Config, setKeys: string[], agent: AgentGroup)
     log("error", "pipeline worker crashed", { error: e.message });
     ready.reject(new Error(e.message));
   });
-  worker.postMessage({ type: "init", config, setKeys, agent } satisfies ToWorker);
+  worker.postMessage({ type: "init", config, setKeys, agent, faultDelayMs } satisfies ToWorker);
   try {
     await ready.promise;
   } catch (e) {
@@ -172,6 +195,26 @@ function restartNeeded(a: Config, b: Config): string[] {
 
 function announce(config: Config, obs: ObsServer | null, ackOnly: boolean): void {
   const dirs = config.sinks.filter((s) => s.type === "file").map((s) => s.options.directory);
+  const proxyBlock = [
+    `agents {`,
+    `    agent "telemetry" type="telemetry" {`,
+    `        unix-socket "${config.socket.path}"`,
+    `        events "request_headers" "response_headers"`,
+    `        timeout-ms 10`,
+    `        failure-mode "open"`,
+    `    }`,
+    `}`,
+  ].join("\n");
+  if (Deno.stderr.isTerminal()) {
+    const out = dirs.length > 0 ? `writing NDJSON files to ${dirs.join(", ")}` : "sinks ready";
+    console.error(
+      `\nTelemetry ${VERSION} listening on ${config.socket.path}, ${out}` +
+        (obs
+          ? `\nmetrics: http://${obs.address}/metrics   health: http://${obs.address}/healthz`
+          : "") +
+        `\n\nPoint Sentinel (Zentinel) at it with this block in the proxy's config:\n\n${proxyBlock}\n`,
+    );
+  }
   log("info", "agent ready", {
     socket: config.socket.path,
     metrics: obs?.address ?? "off",

@@ -1,39 +1,68 @@
 /**
- * Derives the Deno permission flags the agent needs for one configuration, and nothing more:
- * read on its config and sink directories, write on its socket directory and file-sink
- * directories, network only to its socket, its metrics listener and its sinks' hosts.
- * Used by `main.ts permissions`, the build (baked-in flags) and the tests (which run the agent
- * with exactly these flags).
+ * Derives the Deno permissions the agent needs for one configuration, and nothing more:
+ * read on its config file, socket directory and file-sink directories; write on its socket
+ * directory and file-sink directories; network only to its socket, its metrics listener and its
+ * sinks' hosts. Used by `main.ts permissions`, the build (baked-in flags), the tests (which run
+ * the agent with exactly these flags) and the start-up check that names a missing flag.
  * @module
  */
 
 import { dirname } from "node:path";
 import type { Config } from "./config/types.ts";
 
-/** Permission flags for `deno run` / `deno compile` for this config. */
-export function permissionFlags(config: Config): string[] {
-  const read = new Set<string>();
-  const write = new Set<string>();
-  const net = new Set<string>();
-  if (config.source !== "<default>") read.add(config.source);
+/** One permission the config needs, and why (for the start-up message). */
+export interface NeededPermission {
+  descriptor: Deno.PermissionDescriptor;
+  flag: string;
+  why: string;
+}
+
+/** Every permission this config needs. */
+export function neededPermissions(config: Config): NeededPermission[] {
+  const out: NeededPermission[] = [];
+  const add = (kind: "read" | "write", path: string, why: string) =>
+    out.push({ descriptor: { name: kind, path }, flag: `--allow-${kind}=${path}`, why });
+  const net = (host: string, why: string) =>
+    out.push({ descriptor: { name: "net", host }, flag: `--allow-net=${host}`, why });
+  if (config.source !== "<default>") add("read", config.source, "the config file");
   const socketDir = dirname(config.socket.path);
-  read.add(socketDir);
-  write.add(socketDir);
-  net.add(`unix:${config.socket.path}`);
-  if (config.metrics.listen !== "off") net.add(netTarget(config.metrics.listen));
+  add("read", socketDir, "the socket directory");
+  add("write", socketDir, "the socket directory");
+  net(`unix:${config.socket.path}`, "the proxy socket");
+  if (config.metrics.listen !== "off") {
+    net(netTarget(config.metrics.listen), "the metrics listener");
+  }
   for (const s of config.sinks) {
     if (s.type === "file") {
-      read.add(String(s.options.directory));
-      write.add(String(s.options.directory));
+      add("read", String(s.options.directory), `sink ${s.name}`);
+      add("write", String(s.options.directory), `sink ${s.name}`);
     }
-    for (const b of sinkHosts(s.options)) net.add(b);
+    for (const h of sinkHosts(s.options)) net(h, `sink ${s.name}`);
   }
-  return [
-    `--allow-read=${[...read].join(",")}`,
-    `--allow-write=${[...write].join(",")}`,
-    `--allow-net=${[...net].join(",")}`,
-    "--allow-sys=hostname",
-  ];
+  out.push({
+    descriptor: { name: "sys", kind: "hostname" },
+    flag: "--allow-sys=hostname",
+    why: "the agent.host field",
+  });
+  return out;
+}
+
+/** Permission flags for `deno run` / `deno compile` for this config. */
+export function permissionFlags(config: Config): string[] {
+  const lists = new Map<string, Set<string>>();
+  for (const p of neededPermissions(config)) {
+    const [name, value] = p.flag.slice(2).split("=", 2);
+    if (!lists.has(name)) lists.set(name, new Set());
+    lists.get(name)!.add(value);
+  }
+  return [...lists].map(([name, values]) => `--${name}=${[...values].join(",")}`);
+}
+
+/** The needed permissions this process was not granted. */
+export function missingPermissions(config: Config): NeededPermission[] {
+  return neededPermissions(config).filter((p) =>
+    Deno.permissions.querySync(p.descriptor).state !== "granted"
+  );
 }
 
 /** `host:0` means any port on that host. */

@@ -90,7 +90,7 @@ export function ingressMetrics() {
       "telemetry_ingress_frames_rejected_total",
       "Frames refused or ignored, by reason.",
     ),
-    acks: reg.counter("telemetry_ingress_acks_total", "Answers written to the proxy."),
+    acks: reg.counter("telemetry_ingress_acks_total", "Answers written to the proxy.", true),
     connections: reg.counter(
       "telemetry_ingress_connections_total",
       "Proxy connections accepted, by detected protocol.",

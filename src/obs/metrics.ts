@@ -37,7 +37,9 @@ function fmt(n: number): string {
 export class Counter implements Family {
   readonly type = "counter";
   readonly #values = new Map<string, number>();
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(readonly name: string, readonly help: string, unlabeled = false) {
+    if (unlabeled) this.#values.set("", 0);
+  }
   inc(labels?: Labels, by = 1): void {
     const k = labelKey(labels);
     this.#values.set(k, (this.#values.get(k) ?? 0) + by);
@@ -113,8 +115,9 @@ export class Histogram implements Family {
 /** A set of families rendered together. */
 export class Registry {
   readonly #families: Family[] = [];
-  counter(name: string, help: string): Counter {
-    return this.#add(new Counter(name, help));
+  /** A counter; `unlabeled` ones are shown as 0 before their first increment. */
+  counter(name: string, help: string, unlabeled = false): Counter {
+    return this.#add(new Counter(name, help, unlabeled));
   }
   gauge(name: string, help: string): Gauge {
     return this.#add(new Gauge(name, help));

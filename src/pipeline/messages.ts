@@ -9,7 +9,14 @@ import type { WorkerSnapshot } from "../obs/catalog.ts";
 import type { AgentGroup } from "../record/schema.ts";
 
 export type ToWorker =
-  | { type: "init"; config: Config; setKeys: string[]; agent: AgentGroup }
+  | {
+    type: "init";
+    config: Config;
+    setKeys: string[];
+    agent: AgentGroup;
+    /** Fault injection for tests: block the worker this long per batch. */
+    faultDelayMs: number;
+  }
   | HandoffBatch
   | { type: "snapshot"; id: number }
   | { type: "reconfigure"; config: Config; setKeys: string[] }

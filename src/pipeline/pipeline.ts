@@ -47,6 +47,7 @@ export class Pipeline {
   readonly #emittedEvents = this.#registry.counter(
     "telemetry_events_emitted_total",
     "Events merged into records handed to the sinks.",
+    true,
   );
   readonly #drops = new Map<string, SharedSeries>();
   #config: Config;

@@ -42,5 +42,13 @@ export function renderSinkStats(runners: SinkRunner[]): string {
       out.push(`${dropped}{reason="${reason}",sink="${sink}"} ${s.droppedRecords[reason]}`);
     }
   }
+  const droppedEvents = "telemetry_sink_events_dropped_total";
+  out.push(`# HELP ${droppedEvents} Events in records a sink runner gave up on, by reason.`);
+  out.push(`# TYPE ${droppedEvents} counter`);
+  for (const [sink, s] of stats) {
+    for (const reason of DROP_REASONS) {
+      out.push(`${droppedEvents}{reason="${reason}",sink="${sink}"} ${s.droppedEvents[reason]}`);
+    }
+  }
   return out.join("\n") + "\n";
 }

@@ -14,14 +14,19 @@ import type { FromWorker, ToWorker } from "./messages.ts";
 import { Pipeline } from "./pipeline.ts";
 
 let pipeline: Pipeline | null = null;
+let faultDelayMs = 0;
 const post = (m: FromWorker) => self.postMessage(m);
 
 self.onmessage = async (e: MessageEvent<ToWorker>) => {
   const m = e.data;
   switch (m.type) {
     case "init":
+      faultDelayMs = m.faultDelayMs;
       return await init(m.config, m.setKeys, m.agent);
     case "batch":
+      if (faultDelayMs > 0) {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, faultDelayMs);
+      }
       pipeline?.ingest(m);
       return post({ type: "consumed" });
     case "snapshot":

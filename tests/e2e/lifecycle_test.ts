@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { type AgentProcess, startAgent } from "../helpers/agent.ts";
 import { connectV1, connectV2 } from "../helpers/proxy_client.ts";
 import type { JsonObject } from "../helpers/proxy_encode.ts";
-import type { TelemetryRecord } from "../../src/record/schema.ts";
+import { readRecords } from "../helpers/records.ts";
 
 function requestHeaders(cid: string, extra: Partial<JsonObject> = {}): JsonObject {
   return {
@@ -38,17 +38,6 @@ function requestHeaders(cid: string, extra: Partial<JsonObject> = {}): JsonObjec
 
 function responseHeaders(cid: string, status = 200): JsonObject {
   return { correlation_id: cid, status, headers: { "content-type": ["application/json"] } };
-}
-
-/** All records in the agent's finished NDJSON files. */
-export async function readRecords(agent: AgentProcess): Promise<TelemetryRecord[]> {
-  const out: TelemetryRecord[] = [];
-  for await (const e of Deno.readDir(agent.dataDir)) {
-    if (!e.name.endsWith(".ndjson")) continue;
-    const text = await Deno.readTextFile(`${agent.dataDir}/${e.name}`);
-    for (const line of text.split("\n")) if (line) out.push(JSON.parse(line));
-  }
-  return out;
 }
 
 Deno.test("lifecycle joins request and response headers across v2 connections", async () => {
