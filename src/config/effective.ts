@@ -5,7 +5,8 @@
  */
 
 import { resolve } from "node:path";
-import { defaultConfig } from "./defaults.ts";
+import { type Check, checkListen, checkValue, defaultConfig } from "./defaults.ts";
+import { ConfigError } from "./errors.ts";
 import { loadConfigFile, type LoadedConfig } from "./load.ts";
 import type { LogLevel } from "./types.ts";
 
@@ -26,12 +27,29 @@ export async function effectiveConfig(flags: ConfigFlags): Promise<LoadedConfig>
   const c = loaded.config;
   if (flags.socket) c.socket.path = flags.socket;
   c.socket.path = resolve(c.socket.path);
-  if (flags["metrics-listen"]) c.metrics.listen = flags["metrics-listen"];
-  if (flags["log-level"]) c.logLevel = flags["log-level"] as LogLevel;
+  if (flags["metrics-listen"]) {
+    c.metrics.listen = flagValue("--metrics-listen", checkListen(flags["metrics-listen"]));
+  }
+  if (flags["log-level"]) {
+    const spec = { kind: "enum", values: ["debug", "info", "warn", "error"] } as const;
+    c.logLevel = flagValue("--log-level", checkValue(spec, flags["log-level"])) as LogLevel;
+  }
   for (const s of c.sinks) {
     if (s.type !== "file") continue;
     if (flags["data-dir"]) s.options.directory = flags["data-dir"];
     s.options.directory = resolve(String(s.options.directory));
   }
   return loaded;
+}
+
+/** The checked value of a command-line flag, or a ConfigError naming the flag. */
+function flagValue<T>(flag: string, check: Check<T>): T {
+  if (check.ok) return check.value;
+  throw new ConfigError([{
+    code: check.code,
+    path: flag,
+    pos: { file: "<command line>", line: 0, col: 0 },
+    problem: check.problem,
+    hint: check.hint,
+  }]);
 }
