@@ -25,6 +25,10 @@ export interface HandoffBatch {
   buf: ArrayBuffer;
   index: Float64Array;
   count: number;
+  /** Events queued in the hand-off when this batch left (back-pressure signal for sampling). */
+  queued: number;
+  /** The hand-off's limit (`handoff.max-events`). */
+  capacity: number;
 }
 
 /** Where batches go (the worker's postMessage, or a discard in ack-only mode). */
@@ -140,7 +144,8 @@ export class Handoff {
       const buf = b.buf.buffer as ArrayBuffer;
       this.#posted.push(b.count);
       this.#metrics.handoffBatches.inc();
-      this.#target.post({ type: "batch", buf, index: b.index, count: b.count }, [
+      const load = { queued: this.#queuedEvents, capacity: this.#cfg.maxEvents };
+      this.#target.post({ type: "batch", buf, index: b.index, count: b.count, ...load }, [
         buf,
         b.index.buffer as ArrayBuffer,
       ]);
