@@ -17,7 +17,7 @@ import { configureLog, log } from "./obs/log.ts";
 import { dropLabels } from "./obs/catalog.ts";
 import type { FromWorker, ToWorker } from "./pipeline/messages.ts";
 import type { AgentGroup } from "./record/schema.ts";
-import { missingPermissions, permissionFlags } from "./permissions.ts";
+import { missingPermissions, permissionFlags, WORKER_URL } from "./permissions.ts";
 import { VERSION } from "./version.ts";
 
 export interface RunOptions {
@@ -117,7 +117,7 @@ async function startWorker(
   agent: AgentGroup,
   faultDelayMs: number,
 ): Promise<Worker> {
-  const worker = new Worker(new URL("./pipeline/worker.ts", import.meta.url), { type: "module" });
+  const worker = new Worker(WORKER_URL, { type: "module" });
   const ready = Promise.withResolvers<void>();
   const onMessage = (e: MessageEvent<FromWorker>) => {
     if (e.data.type === "ready") ready.resolve();

@@ -8,7 +8,13 @@
  */
 
 import { dirname } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
 import type { Config } from "./config/types.ts";
+
+/** The pipeline worker's module; loading it from disk needs read access to it. */
+export const WORKER_URL = new URL("./pipeline/worker.ts", import.meta.url);
+/** The agent's own modules (the worker imports them at start-up). */
+const SOURCE_URL = new URL("./", import.meta.url);
 
 /** One permission the config needs, and why (for the start-up message). */
 export interface NeededPermission {
@@ -25,6 +31,13 @@ export function neededPermissions(config: Config): NeededPermission[] {
   const net = (host: string, why: string) =>
     out.push({ descriptor: { name: "net", host }, flag: `--allow-net=${host}`, why });
   if (config.source !== "<default>") add("read", config.source, "the config file");
+  if (SOURCE_URL.protocol === "file:") {
+    add(
+      "read",
+      fromFileUrl(SOURCE_URL).replace(/\/$/, ""),
+      "loading the pipeline worker's modules",
+    );
+  }
   const socketDir = dirname(config.socket.path);
   add("read", socketDir, "the socket directory");
   add("write", socketDir, "the socket directory");

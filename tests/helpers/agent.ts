@@ -5,22 +5,23 @@
  * @module
  */
 
-/** The permissions the agent runs with; one constant so a build can bake in the same flags. */
-export const AGENT_PERMISSIONS: readonly string[] = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-net=127.0.0.1,localhost",
-  "--allow-env",
-  "--allow-sys=hostname",
-];
+import { type ConfigFlags, effectiveConfig } from "../../src/config/effective.ts";
+import { ConfigError } from "../../src/config/errors.ts";
+import { permissionFlags } from "../../src/permissions.ts";
 
 /**
- * `AGENT_PERMISSIONS` for one socket. Deno 2.9 gates Unix sockets behind `--allow-net`, scoped as
- * `unix:<absolute path>` (a directory does not cover the files in it), so the net scope is
- * widened with the socket path.
+ * The flags the agent runs with: exactly what `main.ts permissions` derives for the effective
+ * config (src/permissions.ts), the same flags a build bakes in. A config that does not load gets
+ * the flags of the built-in defaults with the same overrides, so the agent can report the error.
  */
-export function agentPermissions(socketPath: string): string[] {
-  return AGENT_PERMISSIONS.map((p) => p.startsWith("--allow-net=") ? `${p},unix:${socketPath}` : p);
+export async function agentPermissions(flags: ConfigFlags): Promise<string[]> {
+  try {
+    return permissionFlags((await effectiveConfig(flags)).config);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    return permissionFlags((await effectiveConfig({ ...flags, config: undefined })).config)
+      .map((f) => f.startsWith("--allow-read=") ? `${f},${flags.config}` : f);
+  }
 }
 
 const PROJECT_ROOT = new URL("../../", import.meta.url);
@@ -102,9 +103,15 @@ export async function startAgent(opts: StartAgentOptions = {}): Promise<AgentPro
   const tmpDir = await Deno.makeTempDir({ prefix: "telemetry-e2e-" });
   const socketPath = opts.socket ?? `${tmpDir}/a.sock`;
   const dataDir = `${tmpDir}/data`;
+  if (opts.config !== undefined) await Deno.writeTextFile(`${tmpDir}/telemetry.kdl`, opts.config);
   const args = [
     "run",
-    ...agentPermissions(socketPath),
+    ...await agentPermissions({
+      config: opts.config === undefined ? undefined : `${tmpDir}/telemetry.kdl`,
+      socket: socketPath,
+      "data-dir": dataDir,
+      "metrics-listen": "127.0.0.1:0",
+    }),
     "main.ts",
     "run",
     "--socket",
@@ -115,7 +122,6 @@ export async function startAgent(opts: StartAgentOptions = {}): Promise<AgentPro
     "127.0.0.1:0",
   ];
   if (opts.config !== undefined) {
-    await Deno.writeTextFile(`${tmpDir}/telemetry.kdl`, opts.config);
     args.push("--config", `${tmpDir}/telemetry.kdl`);
   }
   if (opts.ackOnly) args.push("--ack-only");
