@@ -57,6 +57,11 @@ export function neededPermissions(config: Config): NeededPermission[] {
     flag: "--allow-sys=hostname",
     why: "the agent.host field",
   });
+  out.push({
+    descriptor: { name: "sys", kind: "setPriority" },
+    flag: "--allow-sys=setPriority",
+    why: "lowering the pipeline thread's priority below the ack path's",
+  });
   return out;
 }
 

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { setPriority } from "node:os";
 import type { Config } from "../config/types.ts";
 import { configureLog, log } from "../obs/log.ts";
 import type { FromWorker, ToWorker } from "./messages.ts";
@@ -15,6 +16,8 @@ import { Pipeline } from "./pipeline.ts";
 
 let pipeline: Pipeline | null = null;
 let faultDelayMs = 0;
+/** Nice value of the pipeline thread (the main thread stays at the process's own). */
+const PIPELINE_NICE = 10;
 const post = (m: FromWorker) => self.postMessage(m);
 
 self.onmessage = async (e: MessageEvent<ToWorker>) => {
@@ -41,12 +44,28 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
   }
 };
 
+/**
+ * Lower this thread's scheduling priority (Linux nice is per thread), so that on a busy machine
+ * the ack path on the main thread preempts the pipeline rather than waiting behind it.
+ */
+function yieldToAckPath(): void {
+  try {
+    setPriority(PIPELINE_NICE);
+  } catch (e) {
+    log("warn", "could not lower the pipeline thread's priority; acks may wait behind it", {
+      error: String(e),
+      hint: "grant --allow-sys=setPriority",
+    });
+  }
+}
+
 async function init(
   config: Config,
   setKeys: string[],
   agent: Parameters<typeof Pipeline.create>[2],
 ) {
   configureLog(config.logLevel, "pipeline");
+  yieldToAckPath();
   try {
     pipeline = await Pipeline.create(config, setKeys, agent);
     post({ type: "ready" });
