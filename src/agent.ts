@@ -11,7 +11,12 @@ import { hostname } from "node:os";
 import type { Config } from "./config/types.ts";
 import { Handoff, type HandoffBatch } from "./ingress/handoff.ts";
 import { IngressServer } from "./ingress/server.ts";
-import { ingressMetrics, type WorkerSnapshot } from "./obs/catalog.ts";
+import {
+  ingressMetrics,
+  receivedByKind as receivedByKindCounters,
+  type WorkerSnapshot,
+} from "./obs/catalog.ts";
+import { EVENT_KINDS } from "./protocol/constants.ts";
 import { type ObsServer, serveObs } from "./obs/http.ts";
 import { configureLog, log } from "./obs/log.ts";
 import { dropLabels } from "./obs/catalog.ts";
@@ -83,7 +88,14 @@ export async function runAgent(opts: RunOptions): Promise<number> {
   const identity = { agentId: "telemetry", name: "Telemetry", version: VERSION };
   let server: IngressServer;
   try {
-    server = await IngressServer.start(config.socket, { metrics, handoff, identity, log });
+    const receivedByKind = receivedByKindCounters(metrics, EVENT_KINDS);
+    server = await IngressServer.start(config.socket, {
+      metrics,
+      handoff,
+      identity,
+      log,
+      receivedByKind,
+    });
   } catch (e) {
     log("error", e instanceof Error ? e.message : String(e), { socket: config.socket.path });
     await obs?.close();

@@ -45,6 +45,8 @@ const EVENT_NAMES: readonly string[] = EVENT_KINDS;
 export interface IngressContext {
   metrics: IngressMetrics;
   handoff: Handoff;
+  /** `received` counters per event kind, made once (see `receivedByKind`). */
+  receivedByKind: { inc(by?: number): void }[];
   identity: AgentIdentity;
   log: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: object) => void;
 }
@@ -237,9 +239,7 @@ export class Connection {
     encoding: typeof Encoding[keyof typeof Encoding],
     payload: Uint8Array,
   ): void {
-    const name = EVENT_NAMES[kind];
-    if (name === "configure") this.#ctx.metrics.control.inc({ type: "configure" });
-    else this.#ctx.metrics.received.inc({ type: name });
+    this.#ctx.receivedByKind[kind].inc();
     this.#ctx.handoff.push(kind, encoding, payload, performance.timeOrigin + performance.now());
   }
 

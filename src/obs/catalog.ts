@@ -122,6 +122,13 @@ export function ingressMetrics() {
 
 export type IngressMetrics = ReturnType<typeof ingressMetrics>;
 
+/** Per-event-kind received counters, indexed by kind (v2 type byte − 0x10). */
+export function receivedByKind(m: IngressMetrics, kinds: readonly string[]) {
+  return kinds.map((type) =>
+    type === "configure" ? m.control.child({ type }) : m.received.child({ type })
+  );
+}
+
 /** Labels of a drop series (bounded values only). */
 export function dropLabels(stage: string, reason: string, intentional: boolean): Labels {
   return { stage, reason, intentional: String(intentional) };

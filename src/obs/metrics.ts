@@ -44,6 +44,13 @@ export class Counter implements Family {
     const k = labelKey(labels);
     this.#values.set(k, (this.#values.get(k) ?? 0) + by);
   }
+  /** A handle for one label set whose key is computed once (for hot paths). */
+  child(labels?: Labels): { inc(by?: number): void } {
+    const k = labelKey(labels);
+    if (!this.#values.has(k)) this.#values.set(k, 0);
+    const values = this.#values;
+    return { inc: (by = 1) => void values.set(k, values.get(k)! + by) };
+  }
   get(labels?: Labels): number {
     return this.#values.get(labelKey(labels)) ?? 0;
   }

@@ -87,8 +87,17 @@ Deno.test("SIGHUP reloads sampling and names what needs a restart", async () => 
   assert.ok(line, agent.stderrText());
   assert.deepEqual(line.needs_restart, ["handoff"]);
   (await sendLifecycles(agent.socketPath, "b", 20)).close();
-  await new Promise((r) => setTimeout(r, 300));
-  const m = await agent.metrics();
+  let m = await agent.metrics();
+  const settled = () =>
+    (m.get("telemetry_events_emitted_total") ?? 0) +
+        (m.get(
+          'telemetry_events_dropped_total{intentional="true",reason="sampled_out",stage="sample"}',
+        ) ??
+          0) >= 80;
+  for (let i = 0; i < 100 && !settled(); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    m = await agent.metrics();
+  }
   assert.equal(
     m.get('telemetry_events_dropped_total{intentional="true",reason="sampled_out",stage="sample"}'),
     40,
