@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { startAgent } from "../helpers/agent.ts";
 import { connectV2 } from "../helpers/proxy_client.ts";
-import type { JsonObject } from "../helpers/proxy_encode.ts";
+import { requestHeadersEvent as rh } from "../helpers/proxy_encode.ts";
 
 function sum(m: Map<string, number>, prefix: string): number {
   let t = 0;
@@ -21,27 +21,6 @@ function identity(m: Map<string, number>) {
     emitted: sum(m, "telemetry_events_emitted_total"),
     dropped: sum(m, "telemetry_events_dropped_total"),
     inFlight: sum(m, "telemetry_events_in_flight"),
-  };
-}
-
-function rh(cid: string): JsonObject {
-  return {
-    metadata: {
-      correlation_id: cid,
-      request_id: "r",
-      client_ip: "[2001:db8::1]:443",
-      client_port: 0,
-      server_name: null,
-      protocol: "HTTP/1.1",
-      tls_version: null,
-      tls_cipher: null,
-      route_id: null,
-      upstream_id: null,
-      timestamp: "2026-03-01T12:00:00+00:00",
-    },
-    method: "POST",
-    uri: "/x",
-    headers: { host: ["h"] },
   };
 }
 

@@ -6,25 +6,15 @@
 import assert from "node:assert/strict";
 import { type AgentProcess, startAgent } from "../helpers/agent.ts";
 import { connectV1, connectV2 } from "../helpers/proxy_client.ts";
-import type { JsonObject } from "../helpers/proxy_encode.ts";
+import {
+  type JsonObject,
+  requestHeadersEvent,
+  responseHeadersEvent,
+} from "../helpers/proxy_encode.ts";
 import { readRecords } from "../helpers/records.ts";
 
-function requestHeaders(cid: string, extra: Partial<JsonObject> = {}): JsonObject {
-  return {
-    metadata: {
-      correlation_id: cid,
-      request_id: crypto.randomUUID(),
-      client_ip: "203.0.113.7:51234",
-      client_port: 0,
-      server_name: null,
-      protocol: "HTTP/1.1",
-      tls_version: null,
-      tls_cipher: null,
-      route_id: "api",
-      upstream_id: "backend-1",
-      timestamp: "2026-03-01T12:00:00.123456789+00:00",
-    },
-    method: "GET",
+function requestHeaders(cid: string): JsonObject {
+  return requestHeadersEvent(cid, {
     uri: "/api/v1/users/42?expand=true&token=abc",
     headers: {
       host: ["example.com"],
@@ -32,12 +22,7 @@ function requestHeaders(cid: string, extra: Partial<JsonObject> = {}): JsonObjec
       authorization: ["Bearer secret-token"],
       cookie: ["session=abc"],
     },
-    ...extra,
-  };
-}
-
-function responseHeaders(cid: string, status = 200): JsonObject {
-  return { correlation_id: cid, status, headers: { "content-type": ["application/json"] } };
+  });
 }
 
 Deno.test("lifecycle joins request and response headers across v2 connections", async () => {
@@ -48,7 +33,7 @@ Deno.test("lifecycle joins request and response headers across v2 connections", 
     const cid = `cid-${i}`;
     await a.send("request_headers", requestHeaders(cid));
     await a.answer(cid);
-    await b.send("response_headers", responseHeaders(cid, i % 10 === 0 ? 503 : 200));
+    await b.send("response_headers", responseHeadersEvent(cid, i % 10 === 0 ? 503 : 200));
     await b.answer(cid);
   }
   a.close();
@@ -85,7 +70,7 @@ Deno.test("lifecycle without response headers becomes a partial record at TTL", 
   const c = await connectV1(agent.socketPath);
   await c.send("request_headers", requestHeaders("blocked-1"));
   await c.next();
-  await c.send("response_headers", responseHeaders("orphan-1", 200));
+  await c.send("response_headers", responseHeadersEvent("orphan-1", 200));
   await c.next();
   await new Promise((r) => setTimeout(r, 1500));
   const m = await agent.metrics();

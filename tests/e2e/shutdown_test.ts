@@ -6,29 +6,8 @@
 import assert from "node:assert/strict";
 import { startAgent } from "../helpers/agent.ts";
 import { connectV2 } from "../helpers/proxy_client.ts";
-import type { JsonObject } from "../helpers/proxy_encode.ts";
+import { requestHeadersEvent as rh } from "../helpers/proxy_encode.ts";
 import { readRecords } from "../helpers/records.ts";
-
-function rh(cid: string): JsonObject {
-  return {
-    metadata: {
-      correlation_id: cid,
-      request_id: "r",
-      client_ip: "198.51.100.1:1",
-      client_port: 0,
-      server_name: null,
-      protocol: "HTTP/1.1",
-      tls_version: null,
-      tls_cipher: null,
-      route_id: null,
-      upstream_id: null,
-      timestamp: "2026-03-01T12:00:00.5+00:00",
-    },
-    method: "GET",
-    uri: "/",
-    headers: {},
-  };
-}
 
 async function sendLifecycles(path: string, prefix: string, n: number, withResponse = true) {
   const c = await connectV2(path, { encodings: ["msgpack", "json"] });
