@@ -119,6 +119,8 @@ export class Handoff {
       this.#queuedEvents >= this.#cfg.maxEvents || this.#queuedBytes + bytes > HANDOFF_MAX_BYTES;
     if (!full()) return true;
     if (this.#cfg.policy === "drop-oldest") {
+      // Everything droppable may still be in the open batch: close it (without posting) first.
+      if (this.#waiting.length === 0 && this.#open.count > 0) this.#seal(false);
       while (full() && this.#waiting.length > 0) {
         const old = this.#waiting.shift()!;
         this.#queuedEvents -= old.count;
@@ -129,11 +131,16 @@ export class Handoff {
     return !full();
   }
 
-  #seal(): void {
-    if (this.#open.count === 0) return;
-    this.#waiting.push(this.#open);
+  /** Close the open batch, trimmed to what it holds so a queue of small batches stays small. */
+  #seal(post = true): void {
+    const b = this.#open;
+    if (b.count === 0) return;
+    if (b.used * 2 < b.buf.length) b.buf = b.buf.slice(0, b.used);
+    const indexLength = b.count * INDEX_STRIDE;
+    if (indexLength * 2 < b.index.length) b.index = b.index.slice(0, indexLength);
+    this.#waiting.push(b);
     this.#open = this.#newBatch(MIN_BUFFER);
-    this.#pump();
+    if (post) this.#pump();
   }
 
   #pump(): void {

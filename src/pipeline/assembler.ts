@@ -67,10 +67,9 @@ export class Assembler {
 
   /** Emit what is due: grace elapsed, TTL expired. */
   tick(now: number): void {
-    for (const lc of this.#grace.values()) {
-      if (lc.emitAt! > now) break;
-      this.#finish(lc, null);
-    }
+    // Not sorted by due time (a response may arrive before its request): look at every entry.
+    // Only used when response bodies are configured; at most rate × grace-ms entries.
+    for (const lc of this.#grace.values()) if (lc.emitAt! <= now) this.#finish(lc, null);
     for (const lc of this.#open.values()) {
       if (now - lc.firstArrival < this.#opts.ttlMs) break;
       this.#finish(lc, lc.request ? "no_response" : "no_request");
@@ -139,7 +138,7 @@ export class Assembler {
     this.#finish(lc, lc.request ? null : "no_request");
   }
 
-  /** Request and response headers are both in: emit now, or after the body grace. */
+  /** Request and response headers are both in: emit now, or `grace-ms` after the response. */
   #completed(lc: Lifecycle, at: number): void {
     if (!this.#opts.responseBody || this.#opts.graceMs === 0) return this.#finish(lc, null);
     this.#open.delete(lc.cid);

@@ -21,7 +21,7 @@ export function parseClientAddress(raw: unknown): ClientGroup {
     const rest = raw.slice(close + 1);
     const port = rest === "" ? undefined : rest.startsWith(":") ? parsePort(rest.slice(1)) : null;
     if (!ip || port === null) return { address_kind: "invalid" };
-    return withPort({ ip, ip_version: 6, address_kind: "ip" }, port);
+    return withPort(v6Group(ip), port);
   }
   const colons = raw.split(":").length - 1;
   if (colons === 0 || colons === 1) {
@@ -31,7 +31,16 @@ export function parseClientAddress(raw: unknown): ClientGroup {
     return withPort({ ip: host, ip_version: 4, address_kind: "ip" }, port);
   }
   const ip = normaliseV6(raw);
-  return ip ? { ip, ip_version: 6, address_kind: "ip" } : { address_kind: "invalid" };
+  return ip ? v6Group(ip) : { address_kind: "invalid" };
+}
+
+/** An IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) is an IPv4 client on a dual-stack socket. */
+function v6Group(ip: string): ClientGroup {
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(ip);
+  if (!mapped) return { ip, ip_version: 6, address_kind: "ip" };
+  const hi = parseInt(mapped[1], 16), lo = parseInt(mapped[2], 16);
+  const v4 = [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff].join(".");
+  return { ip: v4, ip_version: 4, address_kind: "ip" };
 }
 
 function withPort(g: ClientGroup, port: number | undefined): ClientGroup {
@@ -49,8 +58,7 @@ function parsePort(s: string): number | null {
 function normaliseV6(s: string): string | null {
   if (!/^[0-9a-fA-F:.]+$/.test(s) || !s.includes(":")) return null;
   try {
-    const host = new URL(`http://[${s}]/`).hostname;
-    return host.slice(1, -1);
+    return new URL(`http://[${s}]/`).hostname.slice(1, -1);
   } catch {
     return null; // URL refused it: not an IPv6 address
   }

@@ -148,15 +148,13 @@ function tlsGroup(meta: Obj): TelemetryRecord["tls"] {
 
 function timingGroup(lc: Lifecycle, nowMs: number): TimingGroup {
   const t: TimingGroup = { source: lc.complete ? "proxy" : "agent" };
-  if (lc.requestArrival !== undefined && lc.responseArrival !== undefined) {
-    t.upstream_ms = round3(lc.responseArrival - lc.requestArrival);
-  }
-  if (lc.requestArrival !== undefined && lc.requestLastChunkArrival !== undefined) {
-    t.request_body_ms = round3(lc.requestLastChunkArrival - lc.requestArrival);
-  }
-  if (lc.responseArrival !== undefined && lc.responseLastChunkArrival !== undefined) {
-    t.response_body_ms = round3(lc.responseLastChunkArrival - lc.responseArrival);
-  }
+  // A response that reached the agent before its request (different connections, proxy
+  // timeouts) has no measurable span: absent rather than negative.
+  const span = (from?: number, to?: number) =>
+    from !== undefined && to !== undefined && to >= from ? round3(to - from) : undefined;
+  setIf(t, "upstream_ms", span(lc.requestArrival, lc.responseArrival));
+  setIf(t, "request_body_ms", span(lc.requestArrival, lc.requestLastChunkArrival));
+  setIf(t, "response_body_ms", span(lc.responseArrival, lc.responseLastChunkArrival));
   if (lc.complete && typeof lc.complete.duration_ms === "number") {
     t.total_ms = lc.complete.duration_ms;
   }
@@ -186,24 +184,42 @@ export function parseTraceparent(
   v: string | undefined,
 ): { traceId: string; spanId: string } | null {
   if (!v) return null;
-  const m = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})/.exec(v.trim());
+  const s = v.trim();
+  const m = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})/.exec(s);
   if (!m || m[1] === "ff" || /^0+$/.test(m[2]) || /^0+$/.test(m[3])) return null;
+  // Version 00 is exactly 55 characters; later versions may append `-`-separated fields.
+  if (s.length !== 55 && (m[1] === "00" || s[55] !== "-")) return null;
   return { traceId: m[2], spanId: m[3] };
 }
 
 /** Proxy RFC 3339 (0–9 fraction digits, `+00:00`) → UTC with milliseconds; arrival if unreadable. */
 export function timestampOf(v: unknown, arrivalMs: number): string {
-  if (typeof v === "string") {
-    const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(v);
-    if (m) {
-      const ms = Date.parse(`${m[1]}.${(m[2] ?? "").padEnd(3, "0").slice(0, 3)}${m[3]}`);
-      if (!Number.isNaN(ms)) return new Date(ms).toISOString();
-    }
-  }
-  return new Date(arrivalMs).toISOString();
+  const ms = typeof v === "string" ? parseRfc3339(v) : null;
+  return new Date(ms ?? arrivalMs).toISOString();
+}
+
+/** Milliseconds since the epoch of a valid RFC 3339 date-time, or null (no roll-over). */
+function parseRfc3339(v: string): number | null {
+  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|([+-])(\d\d):(\d\d))$/
+    .exec(v);
+  if (!m) return null;
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number);
+  if (mo < 1 || mo > 12 || h > 23 || mi > 59 || s > 59) return null;
+  const day = Date.UTC(y, mo - 1, d);
+  if (d < 1 || new Date(day).getUTCDate() !== d) return null;
+  const frac = Number((m[7] ?? "").padEnd(3, "0").slice(0, 3));
+  const offset = m[8] === "Z" ? 0 : (m[9] === "-" ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11]));
+  return day + ((h * 60 + mi - offset) * 60 + s) * 1000 + frac;
 }
 
 function splitUri(uri: string, r: RequestGroup): void {
+  // Absolute form (`https://host/path?q`): the authority is not part of the path.
+  const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)/.exec(uri);
+  if (scheme) {
+    r.host ??= scheme[1].replace(/^.*@/, "") || undefined;
+    uri = uri.slice(scheme[0].length);
+    if (!uri.startsWith("/")) uri = "/" + uri;
+  }
   const q = uri.indexOf("?");
   r.path = q < 0 ? uri : uri.slice(0, q);
   if (q < 0) return;

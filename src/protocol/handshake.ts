@@ -50,13 +50,24 @@ export function chooseEncoding(offered: string[]): WireEncoding {
   return "json";
 }
 
-/** The HandshakeResponse frame (type 0x02, JSON). `encoding` is sent only when offered. */
+/** The HandshakeResponse frame (type 0x02, JSON). `encoding` is named only when offered. */
 export function handshakeResponse(
   id: AgentIdentity,
   req: HandshakeRequest,
   encoding: WireEncoding,
 ): Uint8Array {
-  const ok = req.supportedVersions.includes(2);
+  const versionOk = req.supportedVersions.includes(2);
+  // Offered encodings none of which the agent speaks: no answer is safe (absent means JSON,
+  // which was not offered), so refuse the connection with a reason instead of mismatching.
+  const encodingOk = req.encodings.length === 0 || req.encodings.includes(encoding);
+  const ok = versionOk && encodingOk;
+  const error = !versionOk
+    ? `Telemetry speaks protocol version 2; the proxy offered ${
+      JSON.stringify(req.supportedVersions)
+    }`
+    : `Telemetry speaks the json and msgpack encodings; the proxy offered ${
+      JSON.stringify(req.encodings)
+    }`;
   const body: Record<string, unknown> = {
     protocol_version: 2,
     capabilities: {
@@ -78,12 +89,9 @@ export function handshakeResponse(
       limits: { max_body_size: 1048576, max_concurrency: 1000, preferred_chunk_size: 65536 },
     },
     success: ok,
-    error: ok
-      ? null
-      : `Telemetry speaks protocol version 2; the proxy offered ${
-        JSON.stringify(req.supportedVersions)
-      }`,
+    error: ok ? null : error,
   };
-  if (req.encodings.length > 0) body.encoding = encoding;
+  // Name the encoding only when the proxy offered it (absent = JSON); never one it did not offer.
+  if (req.encodings.includes(encoding)) body.encoding = encoding;
   return frameOf(MsgType.HandshakeResponse, new TextEncoder().encode(JSON.stringify(body)));
 }

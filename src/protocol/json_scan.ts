@@ -20,6 +20,7 @@ export interface RawString {
 export type ScanResult = Map<string, RawString> | null;
 
 const enc = new TextEncoder();
+const td = new TextDecoder();
 
 /** Pre-encoded keys a scan looks for at depth 1. */
 export class KeySet {
@@ -50,6 +51,11 @@ export function scanJsonObject(
 
 class Scanner {
   readonly found = new Map<string, RawString>();
+  /** Cached next-quote and next-backslash positions; -2 = not searched yet, -1 = none left. */
+  #quote = -2;
+  #backslash = -2;
+  /** Whether the last string scanned held an escape. */
+  #escaped = false;
   constructor(readonly b: Uint8Array, readonly end: number, readonly want: KeySet) {}
 
   ws(i: number): number {
@@ -73,15 +79,14 @@ class Scanner {
       i = this.string(i);
       if (i < 0) return -1;
       const keyEnd = i - 1;
+      const keyEscaped = this.#escaped;
       i = this.ws(i);
       if (this.b[i] !== 0x3a) return -1;
       i = this.ws(i + 1);
       const valueStart = i;
       i = this.value(i, depth);
       if (i < 0) return -1;
-      if (depth === 1 && this.b[valueStart] === QUOTE) {
-        this.#record(keyStart, keyEnd, valueStart, i);
-      }
+      if (depth === 1) this.#record(keyStart, keyEnd, keyEscaped, valueStart, i);
       i = this.ws(i);
       const c = this.b[i];
       if (c === 0x2c) i = this.ws(i + 1);
@@ -90,19 +95,47 @@ class Scanner {
     }
   }
 
-  #record(keyStart: number, keyEnd: number, valueStart: number, valueEnd: number): void {
-    const len = keyEnd - keyStart;
-    for (const k of this.want.keys) {
-      if (k.bytes.length !== len || this.found.has(k.name)) continue;
-      let same = true;
-      for (let j = 0; j < len; j++) {
-        if (this.b[keyStart + j] !== k.bytes[j]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) this.found.set(k.name, { start: valueStart + 1, end: valueEnd - 1 });
+  /**
+   * A depth-1 member: keep a wanted key's string value. Like JSON.parse, the last occurrence of
+   * a repeated key wins (a non-string last value means "no string value").
+   */
+  #record(
+    keyStart: number,
+    keyEnd: number,
+    keyEscaped: boolean,
+    valueStart: number,
+    valueEnd: number,
+  ): void {
+    const name = this.#wantedKey(keyStart, keyEnd, keyEscaped);
+    if (name === undefined) return;
+    if (this.b[valueStart] === QUOTE) {
+      this.found.set(name, { start: valueStart + 1, end: valueEnd - 1 });
+    } else {
+      this.found.delete(name);
     }
+  }
+
+  /** The wanted key spelled by the raw key bytes (escapes decoded on the rare path), if any. */
+  #wantedKey(keyStart: number, keyEnd: number, escaped: boolean): string | undefined {
+    const len = keyEnd - keyStart;
+    if (escaped) {
+      let key: unknown;
+      try {
+        key = JSON.parse(td.decode(this.b.subarray(keyStart - 1, keyEnd + 1)));
+      } catch {
+        // A raw control character in the key: not a key we look for; the worker's full
+        // parse rejects the event and counts it.
+        return undefined;
+      }
+      return this.want.keys.find((k) => k.name === key)?.name;
+    }
+    for (const k of this.want.keys) {
+      if (k.bytes.length !== len) continue;
+      let same = true;
+      for (let j = 0; j < len && same; j++) same = this.b[keyStart + j] === k.bytes[j];
+      if (same) return k.name;
+    }
+    return undefined;
   }
 
   array(i: number, depth: number): number {
@@ -132,18 +165,32 @@ class Scanner {
     return this.number(i);
   }
 
-  /** `i` at the opening quote; returns the index after the closing quote or -1. */
+  /**
+   * `i` at the opening quote; returns the index after the closing quote or -1. The next quote
+   * and next backslash positions are remembered across calls and only searched again once the
+   * scan has passed them, so every byte is searched at most once per kind: linear in the frame,
+   * whatever mix of strings and escapes a client sends.
+   */
   string(i: number): number {
-    const b = this.b;
     let j = i + 1;
+    this.#escaped = false;
     for (;;) {
-      const q = b.indexOf(QUOTE, j);
-      if (q < 0 || q >= this.end) return -1;
-      const bs = b.indexOf(BACKSLASH, j);
+      if (this.#quote < j) this.#quote = this.#find(QUOTE, j);
+      const q = this.#quote;
+      if (q < 0) return -1;
+      if (this.#backslash < j && this.#backslash !== -1) this.#backslash = this.#find(BACKSLASH, j);
+      const bs = this.#backslash;
       if (bs < 0 || bs > q) return q + 1;
       j = this.escape(bs);
       if (j < 0) return -1;
+      this.#escaped = true;
     }
+  }
+
+  /** Next position of `byte` at or after `from`, or -1 (never searched again once -1). */
+  #find(byte: number, from: number): number {
+    const at = this.b.indexOf(byte, from);
+    return at < 0 || at >= this.end ? -1 : at;
   }
 
   /** `i` at a backslash; returns the index after the escape sequence or -1. */

@@ -142,7 +142,17 @@ Deno.test("FrameReader.feed() tolerates empty chunks at any point", () => {
   const f = frame(body);
   const r = new FrameReader(V2_MAX_FRAME);
   const e = new Uint8Array(0);
-  const got = collect(r, [e, f.subarray(0, 2), e, f.subarray(2, 4), e, f.subarray(4, 8), e, f.subarray(8), e]);
+  const got = collect(r, [
+    e,
+    f.subarray(0, 2),
+    e,
+    f.subarray(2, 4),
+    e,
+    f.subarray(4, 8),
+    e,
+    f.subarray(8),
+    e,
+  ]);
   assert.deepEqual(got, [body]);
 });
 
