@@ -1,6 +1,7 @@
 /**
- * The sink runner's books: what was pushed, sent, dropped (by reason) and is still queued, in
- * records and in events. Invariant: pushed = sent + dropped + queued, for records and events.
+ * The sink runner's books: what was pushed, filtered out, sent, dropped (by reason) and is still
+ * queued, in records and in events; write attempts, their durations (histogram) and failures by
+ * error code. Invariant: pushed = filtered + sent + dropped + queued, for records and events.
  * Any thread. Plain counters; never logs, never throws.
  * @module
  */
@@ -22,10 +23,30 @@ export const DROP_REASONS: readonly DropReason[] = [
   "closed",
 ];
 
+/** Upper bounds (seconds) of the write-duration histogram buckets; `+Inf` is implied. */
+export const WRITE_SECONDS_BUCKETS: readonly number[] = [
+  0.001,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  30,
+];
+
 /** A snapshot of one runner's counters; plain numbers, safe to post between threads. */
-export interface SinkStats {
+export interface SinkCounters {
   recordsPushed: number;
   eventsPushed: number;
+  /** Pushed records the sink's filter did not want (intentional, not a drop). */
+  recordsFiltered: number;
+  eventsFiltered: number;
   batchesSent: number;
   recordsSent: number;
   eventsSent: number;
@@ -34,6 +55,8 @@ export interface SinkStats {
   retries: number;
   /** Write attempts that threw (retried or not). */
   failures: number;
+  /** Failed write attempts by error code (`SinkError.code`, or `unexpected`). */
+  failuresByCode: Record<string, number>;
   droppedRecords: Record<DropReason, number>;
   droppedEvents: Record<DropReason, number>;
   /** Held by the runner: batching, waiting, in flight or waiting to retry. */
@@ -44,7 +67,24 @@ export interface SinkStats {
   writeSecondsSum: number;
   /** Write attempts, successful or not. */
   writeCount: number;
+  /** Write attempts per bucket of `WRITE_SECONDS_BUCKETS` (not cumulative; +Inf last). */
+  writeSecondsBuckets: number[];
 }
+
+/** The runner's live state next to its counters. */
+export interface RunnerGauges {
+  /** Circuit breaker: 0 closed, 1 open, 2 half-open. */
+  breakerState: number;
+  /** Times the breaker opened. */
+  breakerOpens: number;
+  /** Batches taken by writers (writing, waiting to retry, or waiting for the breaker). */
+  inFlightBatches: number;
+  /** `maxQueueRecords`: records the runner may hold. */
+  queueCapacityRecords: number;
+}
+
+/** Everything `SinkRunner.stats()` returns. */
+export type SinkStats = SinkCounters & RunnerGauges;
 
 function zeroByReason(): Record<DropReason, number> {
   return { queue_full: 0, retries_exhausted: 0, fatal: 0, shutdown_deadline: 0, closed: 0 };
@@ -52,15 +92,18 @@ function zeroByReason(): Record<DropReason, number> {
 
 /** Mutable counters behind `SinkStats`. */
 export class SinkAccounting {
-  #s: SinkStats = {
+  #s: SinkCounters = {
     recordsPushed: 0,
     eventsPushed: 0,
+    recordsFiltered: 0,
+    eventsFiltered: 0,
     batchesSent: 0,
     recordsSent: 0,
     eventsSent: 0,
     bytesSent: 0,
     retries: 0,
     failures: 0,
+    failuresByCode: {},
     droppedRecords: zeroByReason(),
     droppedEvents: zeroByReason(),
     queuedRecords: 0,
@@ -68,6 +111,7 @@ export class SinkAccounting {
     lastWriteSeconds: 0,
     writeSecondsSum: 0,
     writeCount: 0,
+    writeSecondsBuckets: new Array(WRITE_SECONDS_BUCKETS.length + 1).fill(0),
   };
 
   get queuedRecords(): number {
@@ -90,6 +134,14 @@ export class SinkAccounting {
     this.#s.droppedEvents[reason] += events;
   }
 
+  /** A record was pushed but the sink's filter did not want it. */
+  filtered(events: number): void {
+    this.#s.recordsPushed++;
+    this.#s.eventsPushed += events;
+    this.#s.recordsFiltered++;
+    this.#s.eventsFiltered += events;
+  }
+
   /** A queued batch was delivered. */
   sent(records: number, events: number, bytes: number): void {
     this.#s.queuedRecords -= records;
@@ -108,23 +160,30 @@ export class SinkAccounting {
     this.#s.droppedEvents[reason] += events;
   }
 
-  /** One write attempt finished after `seconds`. */
-  attempted(seconds: number, ok: boolean): void {
+  /** One write attempt finished after `seconds`; `failedCode` is set when it threw. */
+  attempted(seconds: number, failedCode?: string): void {
     this.#s.lastWriteSeconds = seconds;
     this.#s.writeSecondsSum += seconds;
     this.#s.writeCount++;
-    if (!ok) this.#s.failures++;
+    let i = WRITE_SECONDS_BUCKETS.findIndex((le) => seconds <= le);
+    if (i < 0) i = WRITE_SECONDS_BUCKETS.length;
+    this.#s.writeSecondsBuckets[i]++;
+    if (failedCode === undefined) return;
+    this.#s.failures++;
+    this.#s.failuresByCode[failedCode] = (this.#s.failuresByCode[failedCode] ?? 0) + 1;
   }
 
   retried(): void {
     this.#s.retries++;
   }
 
-  snapshot(): SinkStats {
+  snapshot(): SinkCounters {
     return {
       ...this.#s,
       droppedRecords: { ...this.#s.droppedRecords },
       droppedEvents: { ...this.#s.droppedEvents },
+      failuresByCode: { ...this.#s.failuresByCode },
+      writeSecondsBuckets: [...this.#s.writeSecondsBuckets],
     };
   }
 }

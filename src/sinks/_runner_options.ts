@@ -6,6 +6,8 @@
 
 import { type BackoffOptions, resolveBackoff } from "./backoff.ts";
 import type { SinkDeps } from "./contract.ts";
+import { type BreakerOptions, DEFAULT_BREAKER } from "./_breaker.ts";
+import type { RecordFilter } from "./_filter.ts";
 
 /** How a runner batches, queues and retries. */
 export interface SinkRunnerOptions {
@@ -19,6 +21,10 @@ export interface SinkRunnerOptions {
   maxQueueRecords?: number;
   /** Retry spacing. @default { baseMs: 100, capMs: 10000, maxRetries: 5 } */
   backoff?: Partial<BackoffOptions>;
+  /** Circuit breaker. @default { failureThreshold: 5, cooldownMs: 1000, maxCooldownMs: 30000 } */
+  breaker?: Partial<BreakerOptions>;
+  /** Which records the sink gets; others are counted as filtered. @default every record */
+  filter?: RecordFilter;
   /** Where log lines go. @default obs/log.ts `log` */
   log?: SinkDeps["log"];
   /** At most one log line per reason per this many ms. @default 10000 */
@@ -31,8 +37,13 @@ export interface SinkRunnerOptions {
 
 /** Options with every default filled in and checked. */
 export type ResolvedRunnerOptions =
-  & Required<Omit<SinkRunnerOptions, "backoff" | "log">>
-  & { backoff: BackoffOptions; log?: SinkDeps["log"] };
+  & Required<Omit<SinkRunnerOptions, "backoff" | "breaker" | "log" | "filter">>
+  & {
+    backoff: BackoffOptions;
+    breaker: BreakerOptions;
+    log?: SinkDeps["log"];
+    filter?: RecordFilter;
+  };
 
 /** Error for runner options out of range. */
 export class SinkRunnerOptionsError extends Error {
@@ -69,8 +80,22 @@ export function resolveRunnerOptions(options: SinkRunnerOptions): ResolvedRunner
     closeGraceMs,
     random,
     backoff: resolveBackoff(options.backoff),
+    breaker: resolveBreaker(options.breaker),
     log: options.log,
+    filter: options.filter,
   };
+}
+
+function resolveBreaker(partial: Partial<BreakerOptions> = {}): BreakerOptions {
+  const {
+    failureThreshold = DEFAULT_BREAKER.failureThreshold,
+    cooldownMs = DEFAULT_BREAKER.cooldownMs,
+    maxCooldownMs = Math.max(DEFAULT_BREAKER.maxCooldownMs, cooldownMs),
+  } = partial;
+  checkInt("breaker.failureThreshold", failureThreshold, 0);
+  checkInt("breaker.cooldownMs", cooldownMs, 1);
+  checkInt("breaker.maxCooldownMs", maxCooldownMs, cooldownMs);
+  return { failureThreshold, cooldownMs, maxCooldownMs };
 }
 
 function checkInt(name: string, value: number, min: number): void {

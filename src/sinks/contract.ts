@@ -29,18 +29,24 @@ export type SinkErrorCode =
   | "sink_backend_rejected"
   | "sink_config";
 
-/** A failed write: `retryable` tells the runner whether trying the same batch again may work. */
+/**
+ * A failed write: `retryable` tells the runner whether trying the same batch again may work;
+ * `retryAfterMs`, when set, is the wait the backend asked for (e.g. HTTP `Retry-After`), which
+ * the runner uses instead of its own backoff delay for that retry when it is longer.
+ */
 export class SinkError extends Error {
   readonly code: SinkErrorCode;
   readonly retryable: boolean;
+  readonly retryAfterMs?: number;
   constructor(
     message: string,
-    options: { code: SinkErrorCode; retryable: boolean; cause?: unknown },
+    options: { code: SinkErrorCode; retryable: boolean; cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, { cause: options.cause });
     this.name = "SinkError";
     this.code = options.code;
     this.retryable = options.retryable;
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
 

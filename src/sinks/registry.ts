@@ -1,17 +1,31 @@
 /**
  * Builds a sink from its config section. The only place that knows which sink types exist in
- * this build: `file` and `stdout`; every other type is refused with a `sink_config` error.
+ * this build; every other type is refused with a `sink_config` error. The runner's keys
+ * (`RUNNER_KEYS`: concurrency, retry, breaker, filter) are taken out of `options` first, so a
+ * sink's own parser only sees its own keys.
  * Pipeline worker (at start-up). Never opens the sink; the runner does.
  * @module
  */
 
 import type { SinkConfig, SinkType } from "../config/types.ts";
 import { type Sink, type SinkDeps, SinkError } from "./contract.ts";
+import { createClickHouseSink } from "./clickhouse/mod.ts";
 import { createFileSink } from "./file.ts";
+import { createKafkaSink } from "./kafka/mod.ts";
 import { createStdoutSink } from "./stdout.ts";
+import { sinkOwnOptions } from "./_runner_config.ts";
+
+type Factory = (cfg: SinkConfig, deps: SinkDeps) => Sink;
+
+const FACTORIES: Partial<Record<SinkType, Factory>> = {
+  file: createFileSink,
+  stdout: createStdoutSink,
+  kafka: createKafkaSink,
+  clickhouse: createClickHouseSink,
+};
 
 /** Sink types this build can create. */
-export const AVAILABLE_SINK_TYPES: readonly SinkType[] = ["file", "stdout"];
+export const AVAILABLE_SINK_TYPES: readonly SinkType[] = Object.keys(FACTORIES) as SinkType[];
 
 /**
  * Create the sink for `cfg`. Throws `SinkError` (code `sink_config`, not retryable) for a type
@@ -23,15 +37,12 @@ export const AVAILABLE_SINK_TYPES: readonly SinkType[] = ["file", "stdout"];
  * ```
  */
 export function createSink(cfg: SinkConfig, deps: SinkDeps): Sink {
-  switch (cfg.type) {
-    case "file":
-      return createFileSink(cfg, deps);
-    case "stdout":
-      return createStdoutSink(cfg, deps);
-    default:
-      throw new SinkError(`sink type \`${cfg.type}\` is not available in this build yet`, {
-        code: "sink_config",
-        retryable: false,
-      });
+  const factory = Object.hasOwn(FACTORIES, cfg.type) ? FACTORIES[cfg.type] : undefined;
+  if (factory === undefined) {
+    throw new SinkError(`sink type \`${cfg.type}\` is not available in this build yet`, {
+      code: "sink_config",
+      retryable: false,
+    });
   }
+  return factory({ ...cfg, options: sinkOwnOptions(cfg.options) }, deps);
 }

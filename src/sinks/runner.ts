@@ -1,7 +1,8 @@
 /**
- * Drives one sink: batching by size and interval, bounded queue, limited concurrency, retry with
- * exponential backoff and full jitter, drop accounting by reason, rate-limited logs, and a
- * deadline-bound drain at shutdown.
+ * Drives one sink: an optional record filter, batching by size and interval, bounded queue,
+ * bounded in-flight batches, retry with exponential backoff and full jitter, a circuit breaker
+ * (while open, batches wait in the bounded queue instead of hammering the sink), drop accounting
+ * by reason, rate-limited logs, and a deadline-bound drain at shutdown.
  * Runs in the pipeline worker. `push()` never blocks, awaits or throws; a full queue drops the
  * newest record with a count. Never retries a fatal error, never sleeps past a drain deadline.
  * Emits (via `stats()`): the numbers behind telemetry_sink_* metrics.
@@ -15,6 +16,8 @@ import { backoffDelayMs } from "./backoff.ts";
 import { type Sink, type SinkBatch, SinkError } from "./contract.ts";
 import { type DropReason, SinkAccounting, type SinkStats } from "./_accounting.ts";
 import { newBatchId } from "./_batch_id.ts";
+import { BREAKER_STATE_VALUE, type BreakerEvent, CircuitBreaker } from "./_breaker.ts";
+import { runnerSettings } from "./_runner_config.ts";
 import { RateLimitedLog } from "./_rate_log.ts";
 import {
   type ResolvedRunnerOptions,
@@ -23,8 +26,10 @@ import {
 } from "./_runner_options.ts";
 import { sleep, withTimeout } from "./_timers.ts";
 
-export { DROP_REASONS } from "./_accounting.ts";
+export { DROP_REASONS, WRITE_SECONDS_BUCKETS } from "./_accounting.ts";
 export type { DropReason, SinkStats } from "./_accounting.ts";
+export type { BreakerOptions, BreakerState } from "./_breaker.ts";
+export { RUNNER_KEYS, sinkOwnOptions } from "./_runner_config.ts";
 export { SinkRunnerOptionsError } from "./_runner_options.ts";
 export type { SinkRunnerOptions } from "./_runner_options.ts";
 
@@ -39,7 +44,12 @@ export interface DrainResult {
 interface Job {
   batch: SinkBatch;
   events: number;
+  /** Write attempts so far. */
+  attempts: number;
+  /** Retries spent from the backoff budget (only while the breaker is closed). */
   retries: number;
+  /** The wait the backend asked for with its last retryable error (`SinkError.retryAfterMs`). */
+  retryAfterMs: number;
   settled: boolean;
 }
 
@@ -73,24 +83,35 @@ export class SinkRunner {
   #deadline = Infinity;
   #abort = new AbortController();
   #idleWaiters: (() => void)[] = [];
+  #breaker: CircuitBreaker;
 
   constructor(sink: Sink, options: SinkRunnerOptions) {
     this.#o = resolveRunnerOptions(options);
     this.name = sink.name;
     this.#sink = sink;
     this.#log = new RateLimitedLog(this.#o.log ?? defaultLog, sink.name, this.#o.logIntervalMs);
+    this.#breaker = new CircuitBreaker(this.#o.breaker, this.#onBreakerEvent);
   }
 
   /** Open the sink; writes start once it resolves (records pushed before wait in the queue). */
   async open(): Promise<void> {
     await this.#sink.open();
     this.#opened = true;
+    if (this.#o.filter !== undefined) {
+      this.#log.report("filter", "info", "sink receives only matching records", {
+        filter: this.#o.filter.text,
+      });
+    }
     this.#pump();
   }
 
   /** Queue one record. Synchronous; never throws; drops (counted) when full or closed. */
   push(record: TelemetryRecord): void {
     const events = eventsOf(record);
+    if (this.#state === "running" && this.#o.filter?.test(record) === false) {
+      this.#acct.filtered(events);
+      return;
+    }
     if (this.#state !== "running" || this.#acct.queuedRecords >= this.#o.maxQueueRecords) {
       const reason: DropReason = this.#state === "running" ? "queue_full" : "closed";
       this.#acct.refused(reason, events);
@@ -125,23 +146,45 @@ export class SinkRunner {
     return this.#drain;
   }
 
-  /** The counters now (plain numbers). */
+  /** The counters and gauges now (plain numbers). */
   stats(): SinkStats {
-    return this.#acct.snapshot();
+    return {
+      ...this.#acct.snapshot(),
+      breakerState: BREAKER_STATE_VALUE[this.#breaker.state],
+      breakerOpens: this.#breaker.opens,
+      inFlightBatches: this.#inFlight.size,
+      queueCapacityRecords: this.#o.maxQueueRecords,
+    };
   }
 
   async #drainOnce(deadlineMs: number): Promise<DrainResult> {
     this.#state = "draining";
     this.#deadline = performance.now() + Math.max(0, deadlineMs);
     this.#cut();
+    this.#breaker.probeNow();
     this.#pump();
     const inTime = this.#opened && await this.#waitIdle(Math.max(0, deadlineMs));
     if (!inTime) this.#abandon();
+    this.#breaker.dispose();
     const closed = this.#opened && await this.#closeSink();
     this.#state = "closed";
     this.#log.flush();
     return { complete: inTime && closed && this.#deadlineDrops === 0 };
   }
+
+  #onBreakerEvent = (e: BreakerEvent): void => {
+    if (e.kind === "opened") {
+      this.#log.report("breaker_open", "warn", "sink circuit breaker open; writes paused", {
+        consecutive_failures: e.failures,
+        probe_in_ms: e.cooldownMs,
+        queued_records: this.#acct.queuedRecords,
+      });
+    } else if (e.kind === "closed") {
+      this.#log.report("breaker_closed", "info", "sink recovered; circuit breaker closed", {
+        open_ms: Math.round(e.openMs),
+      });
+    }
+  };
 
   #onFlushTimer = (): void => {
     this.#flushTimer = undefined;
@@ -156,7 +199,8 @@ export class SinkRunner {
     }
     if (this.#pending.length === 0) return;
     const batch: SinkBatch = { id: newBatchId(), records: this.#pending };
-    this.#ready.push({ batch, events: this.#pendingEvents, retries: 0, settled: false });
+    const events = this.#pendingEvents;
+    this.#ready.push({ batch, events, attempts: 0, retries: 0, retryAfterMs: 0, settled: false });
     this.#pending = [];
     this.#pendingEvents = 0;
   }
@@ -182,14 +226,19 @@ export class SinkRunner {
 
   async #deliver(job: Job): Promise<void> {
     try {
-      while (!job.settled && await this.#attempt(job) === "retry") {
-        const delay = backoffDelayMs(job.retries, this.#o.backoff, this.#o.random);
+      for (;;) {
+        const admitted = this.#admitted(job);
+        if (admitted !== true && !(await admitted)) break;
+        if (await this.#attempt(job) !== "retry") break;
+        // While the breaker is not closed the gate does the waiting; no budget is spent.
+        if (this.#breaker.state !== "closed") continue;
+        const backoff = backoffDelayMs(job.retries, this.#o.backoff, this.#o.random);
+        const delay = Math.max(backoff, job.retryAfterMs);
         if (performance.now() + delay > this.#deadline) {
           this.#settle(job, "shutdown_deadline");
           break;
         }
         job.retries++;
-        this.#acct.retried();
         await sleep(delay, this.#abort.signal);
       }
     } catch (err) {
@@ -201,17 +250,40 @@ export class SinkRunner {
     }
   }
 
+  /**
+   * True when the breaker lets the job write now (synchronously, so a write starts in the same
+   * tick as before the breaker existed), else a promise of the wait's outcome: false once the
+   * job is settled or the runner aborted.
+   */
+  #admitted(job: Job): boolean | Promise<boolean> {
+    if (job.settled || this.#abort.signal.aborted) return false;
+    return this.#breaker.tryAcquire() || this.#gate(job);
+  }
+
+  async #gate(job: Job): Promise<boolean> {
+    while (!job.settled && !this.#abort.signal.aborted) {
+      if (this.#breaker.tryAcquire()) return true;
+      await this.#breaker.changed(this.#abort.signal);
+    }
+    return false;
+  }
+
   /** One write of the job's batch; says whether to retry. */
   async #attempt(job: Job): Promise<"done" | "retry"> {
+    if (job.attempts++ > 0) this.#acct.retried();
     const t0 = performance.now();
     let result: number | void;
     try {
       result = await this.#sink.write(job.batch);
     } catch (err) {
-      this.#acct.attempted((performance.now() - t0) / 1000, false);
+      const code = err instanceof SinkError ? err.code : "unexpected";
+      this.#acct.attempted((performance.now() - t0) / 1000, code);
+      if (err instanceof SinkError && err.retryable) this.#breaker.failure();
+      else this.#breaker.release();
       return job.settled ? "done" : this.#onWriteError(job, err);
     }
-    this.#acct.attempted((performance.now() - t0) / 1000, true);
+    this.#acct.attempted((performance.now() - t0) / 1000);
+    this.#breaker.success();
     if (!job.settled) {
       job.settled = true;
       this.#acct.sent(
@@ -225,14 +297,16 @@ export class SinkRunner {
 
   #onWriteError(job: Job, err: unknown): "done" | "retry" {
     const retryable = err instanceof SinkError && err.retryable;
+    job.retryAfterMs = err instanceof SinkError ? err.retryAfterMs ?? 0 : 0;
     const fields = {
       code: err instanceof SinkError ? err.code : "unexpected",
       error: err instanceof Error ? err.message : String(err),
       batch_id: job.batch.id,
       records: job.batch.records.length,
-      attempt: job.retries + 1,
+      attempt: job.attempts,
     };
-    if (retryable && job.retries < this.#o.backoff.maxRetries) {
+    const budgetLeft = job.retries < this.#o.backoff.maxRetries;
+    if (retryable && (budgetLeft || this.#breaker.state !== "closed")) {
       this.#log.report("retry", "warn", "sink write failed, will retry", fields);
       return "retry";
     }
@@ -295,7 +369,9 @@ export class SinkRunner {
 }
 
 /**
- * A runner for a configured sink: `batchSize` and `flushIntervalMs` from its config section.
+ * A runner for a configured sink: `batchSize`, `flushIntervalMs` and the runner keys
+ * (`RUNNER_KEYS`: concurrency, queue, retry, breaker, filter) from its config section; `options`
+ * override them. Throws `SinkError` (`sink_config`) for a bad runner key.
  *
  * @example
  * ```ts
@@ -304,10 +380,14 @@ export class SinkRunner {
  */
 export function createSinkRunner(
   sink: Sink,
-  cfg: Pick<SinkConfig, "batchSize" | "flushIntervalMs">,
+  cfg: Pick<SinkConfig, "batchSize" | "flushIntervalMs"> & Partial<SinkConfig>,
   options: Partial<SinkRunnerOptions> = {},
 ): SinkRunner {
+  const fromConfig = cfg.options === undefined
+    ? {}
+    : runnerSettings({ name: cfg.name ?? sink.name, options: cfg.options });
   return new SinkRunner(sink, {
+    ...fromConfig,
     ...options,
     batchSize: cfg.batchSize,
     flushIntervalMs: cfg.flushIntervalMs,
