@@ -5,12 +5,15 @@
 
 import { parseArgs } from "node:util";
 import { runAgent } from "./src/agent.ts";
+import { runLookup } from "./src/cli/lookup.ts";
+import { runSchema } from "./src/cli/schema.ts";
 import { ConfigError, formatIssue } from "./src/config/errors.ts";
 import { effectiveConfig } from "./src/config/effective.ts";
 import type { LoadedConfig } from "./src/config/load.ts";
 import { configToKdl } from "./src/config/print.ts";
 import type { Config } from "./src/config/types.ts";
 import { permissionFlags } from "./src/permissions.ts";
+import { buildInfo, formatVersion } from "./src/build_info.ts";
 import { VERSION } from "./src/version.ts";
 
 const HELP = `Telemetry ${VERSION} — observability agent for the Sentinel (Zentinel) proxy
@@ -19,7 +22,11 @@ Usage:
   main.ts [run] [options]       start the agent (default command)
   main.ts validate --config F   check a config file; prints every problem with file:line:col
   main.ts permissions [options] print the deno permission flags this config needs
-  main.ts version               print version information
+  main.ts schema --clickhouse [--server-version V] [--database D] [--table T]
+                                print the ClickHouse DDL of the record table
+  main.ts lookup <ip> [--ua U]  print the enrichment of one address (and User-Agent) as JSON
+  main.ts version               print version, commit, build date, baked-in permissions and
+                                the enrichment data with its attributions
 
 Options (run, validate):
   -c, --config FILE        KDL config file (default: built-in defaults: NDJSON files in ./data)
@@ -59,6 +66,8 @@ type Flags = {
 };
 
 async function main(args: string[]): Promise<number> {
+  if (args[0] === "schema") return await runSchema(args.slice(1));
+  if (args[0] === "lookup") return await runLookup(args.slice(1));
   let parsed;
   try {
     parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
@@ -73,7 +82,7 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (command === "version") {
-    console.log(`telemetry ${VERSION}\ndeno ${Deno.version.deno} (${Deno.build.target})`);
+    console.log(formatVersion(buildInfo()));
     return 0;
   }
   if (command !== "run" && command !== "validate" && command !== "permissions") {

@@ -102,7 +102,6 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     worker?.terminate();
     return 1;
   }
-  announce(config, obs, opts.ackOnly);
   const done = Promise.withResolvers<number>();
   const shutdown = async (signal: string) => {
     if (draining) return;
@@ -119,7 +118,9 @@ export async function runAgent(opts: RunOptions): Promise<number> {
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(sig, () => void shutdown(sig));
   }
-  Deno.addSignalListener("SIGHUP", () => void reload(opts, worker));
+  Deno.addSignalListener("SIGHUP", () => void reload(opts, worker, handoff));
+  // Ready only once a signal would be handled: "agent ready" means SIGTERM drains.
+  announce(config, obs, opts.ackOnly);
   return await done.promise;
 }
 
@@ -179,14 +180,15 @@ async function drainAll(
   return complete && handoff.queued === 0;
 }
 
-async function reload(opts: RunOptions, worker: Worker | null): Promise<void> {
+async function reload(opts: RunOptions, worker: Worker | null, handoff: Handoff): Promise<void> {
   if (!opts.reload) {
     log("info", "SIGHUP ignored: the agent runs on its built-in defaults (no --config)");
     return;
   }
   try {
     const next = await opts.reload();
-    worker?.postMessage({ type: "reconfigure", ...next } satisfies ToWorker);
+    // Events acked before the reload are processed with the settings they arrived under.
+    handoff.inOrder(() => worker?.postMessage({ type: "reconfigure", ...next } satisfies ToWorker));
     configureLog(next.config.logLevel, "main");
     const restart = restartNeeded(opts.config, next.config);
     log("info", "config reloaded: sampling, enrichment and log level applied", {
@@ -201,7 +203,15 @@ async function reload(opts: RunOptions, worker: Worker | null): Promise<void> {
 
 /** Sections that changed but only take effect after a restart. */
 function restartNeeded(a: Config, b: Config): string[] {
-  const keys = ["socket", "events", "handoff", "lifecycle", "sinks", "metrics"] as const;
+  const keys = [
+    "socket",
+    "events",
+    "handoff",
+    "lifecycle",
+    "sinks",
+    "metrics",
+    "redaction",
+  ] as const;
   return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
 }
 

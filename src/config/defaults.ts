@@ -12,6 +12,7 @@ import type {
   HandoffConfig,
   LifecycleConfig,
   ProxyEventName,
+  RedactionConfig,
   SamplingConfig,
   SinkConfig,
   SinkType,
@@ -24,7 +25,9 @@ export type ValueSpec =
   | { kind: "number"; min: number; max: number }
   | { kind: "bool" }
   | { kind: "string" }
-  | { kind: "enum"; values: readonly string[] };
+  | { kind: "enum"; values: readonly string[] }
+  | { kind: "status" }
+  | { kind: "list"; item: ValueSpec };
 
 /** Result of checking a value against a rule. */
 export type Check<T> =
@@ -78,6 +81,82 @@ const int = (min: number, max?: number): ValueSpec => ({ kind: "int", min, max }
 const bool: ValueSpec = { kind: "bool" };
 const str: ValueSpec = { kind: "string" };
 
+const statusList: ValueSpec = { kind: "list", item: { kind: "status" } };
+const strList: ValueSpec = { kind: "list", item: str };
+const action = (...values: string[]): ValueSpec => ({ kind: "enum", values });
+
+/** Record fields a per-key sampler can build its key from (`sampling { keys … }`). */
+export const SAMPLING_KEYS: readonly string[] = [
+  "route",
+  "upstream",
+  "host",
+  "method",
+  "path",
+  "path-template",
+  "status",
+  "status-class",
+  "country",
+  "asn",
+  "device-type",
+  "is-bot",
+];
+
+/** Built-in detector names (`redaction { detectors { NAME ACTION } }`). */
+export const DETECTOR_NAMES: readonly string[] = [
+  "email",
+  "card",
+  "iban",
+  "ssn",
+  "phone",
+  "jwt",
+  "bearer",
+  "aws-key",
+  "gcp-key",
+  "github-token",
+  "slack-token",
+  "stripe-key",
+  "private-key",
+  "url-credentials",
+  "ipv4",
+  "ipv6",
+];
+
+/** Fields redaction treats (`redaction { fields { NAME ACTION } }`). */
+export const REDACTION_FIELD_NAMES: readonly string[] = [
+  "path",
+  "query",
+  "referer",
+  "user-agent",
+  "host",
+  "request-headers",
+  "response-headers",
+  "correlation-id",
+  "error",
+];
+
+export const REDACT_ACTIONS: readonly string[] = ["mask", "hash", "drop"];
+export const DETECTOR_ACTIONS: readonly string[] = ["mask", "hash", "drop", "off"];
+export const FIELD_ACTIONS: readonly string[] = ["scan", "keep", "mask", "hash", "drop"];
+
+/** Scalar and list keys of `redaction { … }` (blocks `detectors`, `fields`, `pattern` aside). */
+export const REDACTION_FIELDS: Readonly<Record<string, FieldRule<RedactionConfig>>> = {
+  enabled: { spec: bool, prop: "enabled" },
+  preset: { spec: { kind: "list", item: action("gdpr", "pci", "hipaa") }, prop: "presets" },
+  "request-headers": { spec: strList, prop: "requestHeaders" },
+  "response-headers": { spec: strList, prop: "responseHeaders" },
+  "credential-headers": { spec: strList, prop: "credentialHeaders" },
+  "credential-action": { spec: action(...REDACT_ACTIONS), prop: "credentialAction" },
+  "sensitive-keys": { spec: strList, prop: "sensitiveKeys" },
+  "sensitive-key-action": { spec: action(...REDACT_ACTIONS), prop: "sensitiveKeyAction" },
+  "client-ip": { spec: action("keep", "truncate", "hash", "drop"), prop: "clientIp" },
+  "ipv4-prefix": { spec: int(0, 32), prop: "ipv4Prefix" },
+  "ipv6-prefix": { spec: int(0, 128), prop: "ipv6Prefix" },
+  "hash-key-file": { spec: str, prop: "hashKeyFile" },
+  "hash-key-env": { spec: str, prop: "hashKeyEnv" },
+  "key-id": { spec: str, prop: "keyId" },
+  "max-scan-chars": { spec: int(64, 1_048_576), prop: "maxScanChars" },
+};
+
 /** Scalar top-level keys. */
 export const TOP_FIELDS: Readonly<Record<string, FieldRule<Config>>> = {
   "timeout-ms": { spec: int(1, 600_000), prop: "timeoutMs" },
@@ -94,12 +173,31 @@ export const SECTION_FIELDS = {
   sampling: {
     rate: { spec: { kind: "number", min: 0, max: 1 }, prop: "rate" },
     "always-sample-errors": { spec: bool, prop: "alwaysSampleErrors" },
+    "error-statuses": { spec: statusList, prop: "errorStatuses" },
+    "slow-ms": { spec: int(0, 3_600_000), prop: "slowMs" },
+    "keep-threats": { spec: bool, prop: "keepThreats" },
+    "threat-score": { spec: { kind: "number", min: 0, max: 1_000_000 }, prop: "threatScore" },
+    "keep-blocked": { spec: bool, prop: "keepBlocked" },
+    "blocked-statuses": { spec: statusList, prop: "blockedStatuses" },
+    keys: { spec: { kind: "list", item: { kind: "enum", values: SAMPLING_KEYS } }, prop: "keys" },
+    "target-records-per-second": {
+      spec: { kind: "number", min: 0.001, max: 10_000_000 },
+      prop: "targetRecordsPerSecond",
+    },
+    "interval-ms": { spec: int(100, 3_600_000), prop: "intervalMs" },
+    "max-keys": { spec: int(1, 1_000_000), prop: "maxKeys" },
+    "shed-at": { spec: { kind: "number", min: 0, max: 1 }, prop: "shedAt" },
+    "shed-floor": { spec: { kind: "number", min: 0, max: 1 }, prop: "shedFloor" },
   } as Record<string, FieldRule<SamplingConfig>>,
   enrichment: {
     geoip: { spec: bool, prop: "geoip" },
     asn: { spec: bool, prop: "asn" },
     "device-detection": { spec: bool, prop: "deviceDetection" },
     "threat-intel": { spec: bool, prop: "threatIntel" },
+    sentinel: { spec: bool, prop: "sentinel" },
+    derived: { spec: bool, prop: "derived" },
+    "slow-threshold-ms": { spec: int(1, 3_600_000), prop: "slowThresholdMs" },
+    "threat-threshold": { spec: int(1, 100), prop: "threatThreshold" },
   } as Record<string, FieldRule<EnrichmentConfig>>,
   handoff: {
     "max-events": { spec: int(1, 10_000_000), prop: "maxEvents" },
@@ -116,6 +214,65 @@ export const SECTION_FIELDS = {
 
 export type SectionName = keyof typeof SECTION_FIELDS;
 
+/**
+ * `enrichment` keys taken from the agent's own file only: they open files or size caches, so a
+ * proxy-sent config cannot set them (it reports them as unknown keys).
+ */
+export const ENRICHMENT_FILE_FIELDS: Readonly<Record<string, FieldRule<EnrichmentConfig>>> = {
+  "data-dir": { spec: str, prop: "dataDir" },
+  databases: { spec: strList, prop: "databases" },
+  "threat-lists": { spec: strList, prop: "threatLists" },
+  "hosting-asns": { spec: str, prop: "hostingAsns" },
+  "ua-cache-size": { spec: int(0, 10_000_000), prop: "uaCacheSize" },
+  "ip-cache-size": { spec: int(0, 10_000_000), prop: "ipCacheSize" },
+  "decision-headers": { spec: strList, prop: "decisionHeaders" },
+  "risk-score-headers": { spec: strList, prop: "riskScoreHeaders" },
+  "matched-rules-headers": { spec: strList, prop: "matchedRulesHeaders" },
+  "block-statuses": { spec: statusList, prop: "blockStatuses" },
+  "reload-interval-ms": { spec: int(0, 86_400_000), prop: "reloadIntervalMs" },
+};
+
+/** The values the optional `enrichment` keys take when the file leaves them out. */
+export const ENRICHMENT_DEFAULTS: Readonly<Required<EnrichmentConfig>> = {
+  geoip: true,
+  asn: true,
+  deviceDetection: true,
+  threatIntel: true,
+  sentinel: true,
+  derived: true,
+  /** Empty: the agent's own `geo-data/` (beside its code, or embedded in a compiled binary). */
+  dataDir: "",
+  databases: [],
+  threatLists: [],
+  hostingAsns: "",
+  uaCacheSize: 10_000,
+  ipCacheSize: 65_536,
+  slowThresholdMs: 1000,
+  threatThreshold: 50,
+  decisionHeaders: ["x-sentinel-decision", "x-zentinel-decision", "x-waf-decision"],
+  riskScoreHeaders: ["x-sentinel-risk-score", "x-zentinel-risk-score", "x-risk-score"],
+  matchedRulesHeaders: ["x-sentinel-matched-rules", "x-zentinel-matched-rules", "x-waf-rules"],
+  blockStatuses: [403, 429],
+  reloadIntervalMs: 5000,
+};
+
+/**
+ * The optional `enrichment` keys a config sets, in kebab-case, for `--print-config`
+ * (the four switches are printed by print.ts already).
+ */
+export function enrichmentExtrasToJson(e: EnrichmentConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const tables = [SECTION_FIELDS.enrichment, ENRICHMENT_FILE_FIELDS];
+  for (const table of tables) {
+    for (const [key, r] of Object.entries(table)) {
+      const v = e[r.prop];
+      const base = ["geoip", "asn", "deviceDetection", "threatIntel"].includes(String(r.prop));
+      if (v !== undefined && !base) out[key] = Array.isArray(v) ? [...v] : v;
+    }
+  }
+  return out;
+}
+
 /** Keys every sink takes. */
 export const SINK_FIELDS: Readonly<Record<string, FieldRule<SinkConfig>>> = {
   "batch-size": { spec: int(1, 100_000), prop: "batchSize" },
@@ -128,6 +285,9 @@ export const FILE_SINK_FIELDS: Readonly<Record<string, FieldRule<FileSinkOptions
   prefix: { spec: str, prop: "prefix" },
   "max-bytes": { spec: int(1024), prop: "maxBytes" },
   "max-age-ms": { spec: int(1000), prop: "maxAgeMs" },
+  format: { spec: { kind: "enum", values: ["ndjson", "parquet"] }, prop: "format" },
+  "row-group-size": { spec: int(1, 1_000_000), prop: "rowGroupSize" },
+  compression: { spec: { kind: "enum", values: ["snappy", "gzip", "none"] }, prop: "compression" },
 };
 
 /** The rule for `key` in `table`, ignoring inherited names like `constructor`. */
@@ -191,8 +351,11 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null;
 }
 
+/** A checked config value: a scalar, or a list of strings/numbers. */
+export type ConfigValue = string | number | boolean | (string | number)[];
+
 /** Check a plain value (from KDL or JSON) against a rule. */
-export function checkValue(spec: ValueSpec, value: unknown): Check<string | number | boolean> {
+export function checkValue(spec: ValueSpec, value: unknown): Check<ConfigValue> {
   switch (spec.kind) {
     case "bool":
       return typeof value === "boolean" ? { ok: true, value } : wrongType("true or false", value);
@@ -202,9 +365,52 @@ export function checkValue(spec: ValueSpec, value: unknown): Check<string | numb
       return { ok: true, value };
     case "enum":
       return checkEnum(spec.values, value);
+    case "status":
+      return checkStatus(value);
+    case "list":
+      return checkValueList(spec.item, value);
     default:
       return checkNumber(spec, value);
   }
+}
+
+/**
+ * A list: every item checked against `item` (a single value counts as a list of one); the first
+ * bad item is reported with its index. The checked list is the value.
+ */
+export function checkValueList(item: ValueSpec, value: unknown): Check<(string | number)[]> {
+  const items = Array.isArray(value) ? value : [value];
+  if (items.length === 0) return invalid(`expects at least one ${expected(item)}`);
+  const out: (string | number)[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const c = item.kind === "list"
+      ? wrongType<never>(expected(item), items[i])
+      : checkValue(item, items[i]);
+    if (!c.ok) {
+      const at = items.length > 1 ? `item ${i + 1} ` : "";
+      return { ...c, problem: `${at}${c.problem}` };
+    }
+    if (typeof c.value === "boolean" || Array.isArray(c.value)) {
+      return wrongType(expected(item), items[i]);
+    }
+    out.push(c.value);
+  }
+  return { ok: true, value: out };
+}
+
+/** An HTTP status: a code 100..599, a class `"5xx"`, or a range `"500-504"`. */
+export function checkStatus(value: unknown): Check<number | string> {
+  const want = 'a status code 100..599, a class like "5xx" or a range like "500-504"';
+  if (typeof value === "number") {
+    if (Number.isInteger(value) && value >= 100 && value <= 599) return { ok: true, value };
+    return { ok: false, code: "config_out_of_range", problem: `expects ${want}, got ${value}` };
+  }
+  if (typeof value !== "string") return wrongType(want, value);
+  if (/^[1-5]xx$/i.test(value)) return { ok: true, value: value.toLowerCase() };
+  const m = /^([1-5][0-9][0-9])-([1-5][0-9][0-9])$/.exec(value);
+  if (m && Number(m[1]) <= Number(m[2])) return { ok: true, value };
+  if (/^[1-5][0-9][0-9]$/.test(value)) return { ok: true, value: Number(value) };
+  return invalid(`expects ${want}, got "${value}"`);
 }
 
 type NumberSpec = Extract<ValueSpec, { kind: "int" | "number" }>;
@@ -236,6 +442,8 @@ function checkEnum(values: readonly string[], value: unknown): Check<string> {
 /** What a rule expects, for messages: `an integer`, `true or false`, `one of "a", "b"`. */
 export function expected(spec: ValueSpec): string {
   if (spec.kind === "enum") return `one of ${spec.values.map((v) => `"${v}"`).join(", ")}`;
+  if (spec.kind === "list") return `one or more of: ${expected(spec.item)}`;
+  if (spec.kind === "status") return 'status codes, classes ("5xx") or ranges ("500-504")';
   const words = {
     int: "an integer",
     number: "a number",

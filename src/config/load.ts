@@ -6,6 +6,7 @@
  * @module
  */
 
+import { RUNNER_KEYS } from "../sinks/_runner_config.ts";
 import {
   checkHostPort,
   checkListen,
@@ -13,6 +14,7 @@ import {
   checkSinkName,
   checkValue,
   defaultConfig,
+  ENRICHMENT_FILE_FIELDS,
   EVENT_ALIASES,
   EVENT_NAMES,
   eventName,
@@ -32,6 +34,7 @@ import {
   type ValueSpec,
 } from "./defaults.ts";
 import { ConfigError, KdlSyntaxError, sortIssues, suggest } from "./errors.ts";
+import { redactionSection } from "../redact/config.ts";
 import type { Check } from "./defaults.ts";
 import type { ConfigIssue, ConfigIssueCode } from "./errors.ts";
 import {
@@ -129,8 +132,9 @@ const HANDLERS: Record<string, Handler> = {
   "unix-socket": (node, ctx) => socketSetting(node, ctx, node.args),
   transport: transportSetting,
   events: eventsSetting,
-  enrichment: (node, ctx) => sectionSetting(node, ctx, "enrichment"),
+  enrichment: enrichmentSetting,
   sampling: (node, ctx) => sectionSetting(node, ctx, "sampling"),
+  redaction: (node, ctx) => void (ctx.config.redaction = redactionSection(node, ctx)),
   handoff: (node, ctx) => sectionSetting(node, ctx, "handoff"),
   lifecycle: (node, ctx) => sectionSetting(node, ctx, "lifecycle"),
   sink: sinkSetting,
@@ -238,8 +242,18 @@ function scalarArg(
   return undefined;
 }
 
-/** Check `key value` against a rule; the value, or undefined when reported. */
+/** Check `key value` (or `key v1 v2` / `key [v1 v2]` for a list rule); undefined when reported. */
 function field(node: KdlNode, path: string, ctx: Ctx, spec: ValueSpec) {
+  if (spec.kind === "list") {
+    const items = node.args.flatMap((a) => Array.isArray(a.value) ? a.value : [a]);
+    const block = node.children.length > 0 || Object.keys(node.props).length > 0;
+    if (!block && items.length > 0) {
+      return ctx.take(checkValue(spec, items.map(plainValue)), path, node.pos);
+    }
+    const got = block ? "a block or properties" : "no values";
+    ctx.add("config_wrong_type", path, node.pos, `expects ${expected(spec)}, got ${got}`);
+    return undefined;
+  }
   const raw = scalarArg(node, path, ctx, expected(spec), spec.kind === "bool");
   return raw === undefined ? undefined : ctx.take(checkValue(spec, raw), path, node.pos);
 }
@@ -264,6 +278,38 @@ function sectionSetting(node: KdlNode, ctx: Ctx, section: SectionName): void {
     const value = field(entry, path, ctx, r.spec);
     if (value !== undefined) target[String(r.prop)] = value;
   });
+}
+
+/** `enrichment { … }`: the runtime switches (SECTION_FIELDS) and the file-only data keys. */
+function enrichmentSetting(node: KdlNode, ctx: Ctx): void {
+  if (node.args.length > 0) {
+    const problem = `expects a block like enrichment { … }, got ${show(plainValue(node.args[0]))}`;
+    ctx.add("config_wrong_type", "enrichment", node.pos, problem);
+  }
+  const switches: Record<string, { spec: ValueSpec; prop: PropertyKey }> =
+    SECTION_FIELDS.enrichment;
+  const target = ctx.config.enrichment as unknown as Record<string, unknown>;
+  const valid = [...Object.keys(switches), ...Object.keys(ENRICHMENT_FILE_FIELDS)];
+  forEntries(node, "enrichment", ctx, (entry) => {
+    const path = `enrichment.${entry.name}`;
+    const r = rule(switches, entry.name) ?? rule(ENRICHMENT_FILE_FIELDS, entry.name);
+    if (r === undefined) return ctx.unknown(path, entry.pos, entry.name, valid);
+    const value = r.spec.kind === "list"
+      ? enrichmentList(entry, path, ctx, r.spec)
+      : field(entry, path, ctx, r.spec);
+    if (value !== undefined) target[String(r.prop)] = value;
+  });
+}
+
+/** An enrichment list key: `key "a" "b"` or `key ["a" "b"]`, checked item by item. */
+function enrichmentList(node: KdlNode, path: string, ctx: Ctx, spec: ValueSpec) {
+  const items = node.args.flatMap((a) => Array.isArray(a.value) ? a.value : [a]);
+  if (node.children.length > 0 || Object.keys(node.props).length > 0 || items.length === 0) {
+    const got = items.length === 0 ? "none" : "a block";
+    ctx.add("config_wrong_type", path, node.pos, `expects ${expected(spec)}, got ${got}`);
+    return undefined;
+  }
+  return ctx.take(checkValue(spec, items.map(plainValue)), path, node.pos);
 }
 
 /** `socket "/p" mode="0660"`, `socket { path …; mode … }`, `unix-socket "/p"`. */
@@ -448,7 +494,11 @@ function sinkOption(
   options: Record<string, unknown>,
   ctx: Ctx,
 ) {
-  if (type === "file") {
+  if (RUNNER_KEYS.includes(entry.name)) {
+    // Every sink's runner keys (concurrency, retry, breaker, filter): checked by the runner.
+    const value = optionValue(entry, path, ctx);
+    if (value !== undefined) setOwn(options, entry.name, value);
+  } else if (type === "file") {
     const r = rule(FILE_SINK_FIELDS, entry.name);
     const valid = ["name", ...Object.keys(SINK_FIELDS), ...Object.keys(FILE_SINK_FIELDS)];
     if (r === undefined) return ctx.unknown(path, entry.pos, entry.name, valid);

@@ -5,6 +5,9 @@
  * @module
  */
 
+import { redactionToJson, redactionToKdl } from "../redact/config.ts";
+import { samplingExtrasToJson } from "../sample/settings.ts";
+import { enrichmentExtrasToJson } from "./defaults.ts";
 import type { Config, SinkConfig } from "./types.ts";
 
 /** A JSON value as printed. */
@@ -26,13 +29,20 @@ export function configToJson(config: Config): Record<string, JsonValue> {
     "batch-events": h.batchEvents,
   };
   out.lifecycle = { "ttl-ms": l.ttlMs, "grace-ms": l.graceMs, "max-open": l.maxOpen };
-  out.sampling = { rate: s.rate, "always-sample-errors": s.alwaysSampleErrors };
+  out.sampling = {
+    rate: s.rate,
+    "always-sample-errors": s.alwaysSampleErrors,
+    ...toJson(samplingExtrasToJson(s)) as Record<string, JsonValue>,
+  };
   out.enrichment = {
     geoip: e.geoip,
     asn: e.asn,
     "device-detection": e.deviceDetection,
     "threat-intel": e.threatIntel,
+    ...toJson(enrichmentExtrasToJson(e)) as Record<string, JsonValue>,
   };
+  // Absent = the safe defaults (docs/redaction.md); printed only when the file set it.
+  if (config.redaction) out.redaction = toJson(redactionToJson(config.redaction));
   out.sinks = config.sinks.map(sinkToJson);
   out.metrics = { listen: config.metrics.listen };
   out["log-level"] = config.logLevel;
@@ -80,6 +90,8 @@ export function configToKdl(config: Config): string {
     } else if (key === "socket") {
       const s = value as Record<string, JsonValue>;
       lines.push(`socket ${scalar(s.path)} mode=${scalar(s.mode)}`);
+    } else if (key === "redaction" && config.redaction) {
+      lines.push(...redactionToKdl(config.redaction));
     } else if (key === "events") {
       lines.push(`events ${(value as JsonValue[]).map(scalar).join(" ")}`);
     } else {

@@ -34,6 +34,7 @@ const RESTART_KEYS = [
   "sink",
   "sinks",
   "metrics",
+  "redaction",
   "agent",
   "type",
   ...Object.keys(TOP_FIELDS),

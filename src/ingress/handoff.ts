@@ -36,6 +36,11 @@ export interface BatchTarget {
   post(batch: HandoffBatch, transfer: Transferable[]): void;
 }
 
+/** A step to run once every batch queued before it has been posted to the worker. */
+interface Control {
+  run: () => void;
+}
+
 interface OpenBatch {
   buf: Uint8Array;
   used: number;
@@ -48,7 +53,8 @@ export class Handoff {
   readonly #metrics: IngressMetrics;
   readonly #target: BatchTarget;
   #open: OpenBatch;
-  #waiting: OpenBatch[] = [];
+  /** Sealed batches not yet posted, and in-order control steps (see `inOrder`). */
+  #waiting: (OpenBatch | Control)[] = [];
   #posted: number[] = [];
   #queuedEvents = 0;
   #queuedBytes = 0;
@@ -121,8 +127,13 @@ export class Handoff {
     if (this.#cfg.policy === "drop-oldest") {
       // Everything droppable may still be in the open batch: close it (without posting) first.
       if (this.#waiting.length === 0 && this.#open.count > 0) this.#seal(false);
-      while (full() && this.#waiting.length > 0) {
-        const old = this.#waiting.shift()!;
+      for (let i = 0; full() && i < this.#waiting.length;) {
+        const old = this.#waiting[i];
+        if ("run" in old) {
+          i++;
+          continue;
+        }
+        this.#waiting.splice(i, 1);
         this.#queuedEvents -= old.count;
         this.#queuedBytes -= old.used;
         this.#metrics.dropped.local.inc(dropLabels("handoff", "queue_full", false), old.count);
@@ -143,9 +154,27 @@ export class Handoff {
     if (post) this.#pump();
   }
 
+  /**
+   * Run `step` after every event pushed so far has been posted to the worker, so a message it
+   * sends (e.g. new settings after SIGHUP) reaches the worker after those events, not before.
+   */
+  inOrder(step: () => void): void {
+    this.#seal(false);
+    this.#waiting.push({ run: step });
+    this.#pump();
+  }
+
   #pump(): void {
-    while (this.#posted.length < MAX_POSTED && this.#waiting.length > 0) {
-      const b = this.#waiting.shift()!;
+    while (this.#waiting.length > 0) {
+      const head = this.#waiting[0];
+      if ("run" in head) {
+        this.#waiting.shift();
+        head.run();
+        continue;
+      }
+      if (this.#posted.length >= MAX_POSTED) return;
+      const b = head;
+      this.#waiting.shift();
       this.#queuedBytes -= b.used;
       // The whole buffers move to the worker (no copy); `index` says which bytes are events.
       const buf = b.buf.buffer as ArrayBuffer;

@@ -1,5 +1,6 @@
 /**
- * The pipeline proper: decode → assemble → build record → sample → sinks, with the books kept
+ * The pipeline proper: decode → assemble → build record → enrich → sample → redact → sinks,
+ * with the books kept
  * so that every event that entered is accounted for (emitted, dropped by reason, or held).
  * Pipeline worker. Sinks are reached only through their runners, which never block `ingest`.
  * Emits: telemetry_pipeline_*, telemetry_records_*, telemetry_sink_*, and the worker's share of
@@ -16,7 +17,10 @@ import { Registry } from "../obs/metrics.ts";
 import { Encoding } from "../protocol/constants.ts";
 import { type DecodedEvent, decodeEvent, decodeV1, EVENT_KINDS } from "../protocol/decode.ts";
 import type { AgentGroup, PartialReason } from "../record/schema.ts";
-import { Sampler } from "../sample/sampler.ts";
+import { createEnricher, type Enricher } from "../enrich/enricher.ts";
+import { RedactionStage } from "../redact/stage.ts";
+import { registerSamplerMetrics } from "../sample/metrics.ts";
+import { isKept, Sampler } from "../sample/sampler.ts";
 import { createSink } from "../sinks/registry.ts";
 import { createSinkRunner, type SinkRunner } from "../sinks/runner.ts";
 import { Assembler } from "./assembler.ts";
@@ -29,7 +33,9 @@ const TICK_MS = 50;
 export class Pipeline {
   readonly #agent: AgentGroup;
   readonly #assembler: Assembler;
+  readonly #enricher: Enricher;
   readonly #sampler: Sampler;
+  readonly #redaction: RedactionStage;
   readonly #runners: SinkRunner[];
   readonly #registry = new Registry();
   readonly #decoded = this.#registry.counter(
@@ -54,12 +60,21 @@ export class Pipeline {
   #setKeys: Set<string>;
   #timer: ReturnType<typeof setInterval>;
 
-  private constructor(config: Config, setKeys: string[], agent: AgentGroup, runners: SinkRunner[]) {
+  private constructor(
+    config: Config,
+    setKeys: string[],
+    agent: AgentGroup,
+    enricher: Enricher,
+    runners: SinkRunner[],
+  ) {
     this.#config = config;
+    this.#enricher = enricher;
     this.#setKeys = new Set(setKeys);
     this.#agent = agent;
     this.#runners = runners;
     this.#sampler = new Sampler(config.sampling);
+    registerSamplerMetrics(this.#sampler, this.#registry);
+    this.#redaction = new RedactionStage(config.redaction, this.#registry);
     this.#assembler = new Assembler(
       { ...config.lifecycle, responseBody: config.events.includes("response_body") },
       (lc, partial) => this.#emit(lc, partial),
@@ -72,6 +87,7 @@ export class Pipeline {
 
   /** Build every sink and its runner; throws (with the sink named) if one cannot open. */
   static async create(config: Config, setKeys: string[], agent: AgentGroup): Promise<Pipeline> {
+    const enricher = await createEnricher(config, { log });
     const runners: SinkRunner[] = [];
     for (const cfg of config.sinks) {
       const sink = createSink(cfg, { log });
@@ -83,10 +99,11 @@ export class Pipeline {
       }
       runners.push(runner);
     }
-    return new Pipeline(config, setKeys, agent, runners);
+    return new Pipeline(config, setKeys, agent, enricher, runners);
   }
 
   ingest(batch: HandoffBatch): void {
+    this.#sampler.observeLoad(batch.queued, batch.capacity);
     const bytes = new Uint8Array(batch.buf);
     const idx = batch.index;
     for (let i = 0; i < batch.count; i++) {
@@ -112,6 +129,7 @@ export class Pipeline {
 
   snapshot(): WorkerSnapshot {
     let text = this.#registry.render();
+    text += this.#enricher.metricsText();
     text += renderSinkStats(this.#runners);
     return {
       text,
@@ -125,7 +143,13 @@ export class Pipeline {
     this.#config = { ...this.#config, sampling: config.sampling, enrichment: config.enrichment };
     this.#setKeys = new Set(setKeys);
     this.#sampler.configure(config.sampling);
+    void this.#enricher.configure(config.enrichment);
     log("info", "pipeline settings reloaded", { sampling: config.sampling });
+  }
+
+  /** Re-read the enrichment data files (SIGHUP). */
+  reloadData(): Promise<void> {
+    return this.#enricher.reload();
   }
 
   /** Emit every held lifecycle, then drain the sinks within the deadline. */
@@ -133,14 +157,19 @@ export class Pipeline {
     clearInterval(this.#timer);
     this.#assembler.flushAll();
     const results = await Promise.all(this.#runners.map((r) => r.drain(deadlineMs)));
+    this.#enricher.close();
     return results.every((r) => r.complete);
   }
 
   #emit(lc: Lifecycle, partial: PartialReason | null): void {
-    const record = buildRecord(lc, partial, this.#agent, now());
+    const record = buildRecord(lc, partial, this.#agent, now(), this.#redaction.headers);
     this.#records.inc({ kind: partial ? "partial" : "complete", reason: partial ?? "" });
+    // On the raw record: before sampling so threat hits can be kept, before redaction so geo
+    // and ASN see the raw IP.
+    this.#enricher.enrich(record, lc);
     const decision = this.#sampler.decide(record);
-    if (decision === "sampled_out") return this.#drop("sample", "sampled_out", true, lc.events);
+    if (!isKept(decision)) return this.#drop("sample", decision, true, lc.events);
+    if (!this.#redaction.apply(record)) return this.#drop("redact", "failed", false, lc.events);
     this.#emitted.inc({ decision });
     this.#emittedEvents.inc(undefined, lc.events);
     for (const r of this.#runners) r.push(record);
@@ -160,6 +189,7 @@ export class Pipeline {
     const r = mergeProxyConfig({ config: this.#config, setKeys: this.#setKeys }, json);
     this.#config = r.config;
     this.#sampler.configure(r.config.sampling);
+    void this.#enricher.configure(r.config.enrichment);
     log("info", "proxy-sent config merged", { applied: r.applied, ignored: r.ignored });
   }
 }

@@ -1,8 +1,9 @@
 /**
  * Turns an assembled lifecycle into the canonical record (src/record/schema.ts). Pipeline worker.
  * Fills only what the events say; enrichment groups (geo, asn, device, threat) are added by
- * their own stages. Headers leave the agent only when allowlisted: credential-bearing headers
- * are never copied here.
+ * their own stages. Headers leave the agent only when allowlisted (the redaction policy's lists,
+ * `redaction/policy.ts` `headerCopyLists`): credential-bearing headers are not copied unless the
+ * policy masks or hashes them, which the redaction stage then does.
  * @module
  */
 
@@ -16,39 +17,26 @@ import type {
 } from "../record/schema.ts";
 import { SCHEMA_VERSION } from "../record/schema.ts";
 import { uuidv7 } from "../record/uuid.ts";
+import { DEFAULT_REQUEST_HEADERS, DEFAULT_RESPONSE_HEADERS } from "../redact/presets.ts";
 import { parseClientAddress } from "./client_address.ts";
 import type { Lifecycle } from "./lifecycle.ts";
 
-/** Request headers copied into `request.headers` by default. */
-export const REQUEST_HEADER_ALLOWLIST: ReadonlySet<string> = new Set([
-  "accept",
-  "accept-encoding",
-  "accept-language",
-  "cache-control",
-  "content-length",
-  "content-type",
-  "host",
-  "origin",
-  "referer",
-  "sec-ch-ua",
-  "sec-ch-ua-mobile",
-  "sec-ch-ua-platform",
-  "sec-fetch-dest",
-  "sec-fetch-mode",
-  "sec-fetch-site",
-  "user-agent",
-  "via",
-]);
+/** Request headers copied into `request.headers` by default (`redaction { request-headers }`). */
+export const REQUEST_HEADER_ALLOWLIST: ReadonlySet<string> = new Set(DEFAULT_REQUEST_HEADERS);
 
 /** Response headers copied into `response.headers` by default. */
-export const RESPONSE_HEADER_ALLOWLIST: ReadonlySet<string> = new Set([
-  "cache-control",
-  "content-encoding",
-  "content-length",
-  "content-type",
-  "server",
-  "vary",
-]);
+export const RESPONSE_HEADER_ALLOWLIST: ReadonlySet<string> = new Set(DEFAULT_RESPONSE_HEADERS);
+
+/** The header names to copy; from the redaction policy (`headerCopyLists`). */
+export interface HeaderLists {
+  request: ReadonlySet<string>;
+  response: ReadonlySet<string>;
+}
+
+const DEFAULT_HEADER_LISTS: HeaderLists = {
+  request: REQUEST_HEADER_ALLOWLIST,
+  response: RESPONSE_HEADER_ALLOWLIST,
+};
 
 type Headers = Record<string, string[]>;
 type Obj = Record<string, unknown>;
@@ -58,6 +46,7 @@ export function buildRecord(
   partial: PartialReason | null,
   agent: AgentGroup,
   nowMs: number,
+  headers: HeaderLists = DEFAULT_HEADER_LISTS,
 ): TelemetryRecord {
   const meta = (lc.request?.metadata ?? {}) as Obj;
   const reqHeaders = headersOf(lc.request?.headers);
@@ -70,10 +59,10 @@ export function buildRecord(
     events: lc.events,
     protocol_version: lc.protocol,
     agent,
-    request: requestGroup(lc, meta, reqHeaders),
+    request: requestGroup(lc, meta, reqHeaders, headers.request),
   };
   if (partial) record.partial_reason = partial;
-  const response = responseGroup(lc);
+  const response = responseGroup(lc, headers.response);
   if (response) record.response = response;
   if (lc.request) record.client = parseClientAddress(meta.client_ip);
   const tls = tlsGroup(meta);
@@ -84,7 +73,12 @@ export function buildRecord(
   return record;
 }
 
-function requestGroup(lc: Lifecycle, meta: Obj, headers: Headers): RequestGroup {
+function requestGroup(
+  lc: Lifecycle,
+  meta: Obj,
+  headers: Headers,
+  allow: ReadonlySet<string>,
+): RequestGroup {
   const r: RequestGroup = { correlation_id: lc.cid };
   const req = lc.request;
   if (req) {
@@ -94,7 +88,7 @@ function requestGroup(lc: Lifecycle, meta: Obj, headers: Headers): RequestGroup 
     if (host) r.host = host;
     if (typeof req.uri === "string") splitUri(req.uri, r);
     if (typeof meta.protocol === "string") r.protocol = meta.protocol;
-    r.headers = pick(headers, REQUEST_HEADER_ALLOWLIST);
+    r.headers = pick(headers, allow);
     setIf(r, "referer", first(headers.referer));
     setIf(r, "content_type", first(headers["content-type"]));
     setIf(r, "user_agent", first(headers["user-agent"]));
@@ -113,7 +107,7 @@ function requestGroup(lc: Lifecycle, meta: Obj, headers: Headers): RequestGroup 
   return r;
 }
 
-function responseGroup(lc: Lifecycle): ResponseGroup | undefined {
+function responseGroup(lc: Lifecycle, allow: ReadonlySet<string>): ResponseGroup | undefined {
   const status = lc.response?.status ?? lc.complete?.status;
   if (!lc.response && typeof status !== "number") return undefined;
   const g: ResponseGroup = {};
@@ -124,7 +118,7 @@ function responseGroup(lc: Lifecycle): ResponseGroup | undefined {
   if (lc.response) {
     const h = headersOf(lc.response.headers);
     setIf(g, "content_type", first(h["content-type"]));
-    g.headers = pick(h, RESPONSE_HEADER_ALLOWLIST);
+    g.headers = pick(h, allow);
   }
   if (lc.responseChunks > 0) {
     g.body_bytes = lc.responseBytes;

@@ -36,7 +36,8 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
       if (pipeline) post({ type: "snapshot", id: m.id, snapshot: pipeline.snapshot() });
       return;
     case "reconfigure":
-      return pipeline?.reconfigure(m.config, m.setKeys);
+      pipeline?.reconfigure(m.config, m.setKeys);
+      return await pipeline?.reloadData();
     case "drain": {
       const complete = pipeline ? await pipeline.drain(m.deadlineMs) : true;
       return post({ type: "drained", complete });

@@ -270,3 +270,17 @@ Deno.test("Handoff holds memory in proportion to the bytes it queues", () => {
     );
   });
 });
+
+Deno.test("Handoff.inOrder() runs a step only after every earlier event was posted", () => {
+  withHandoff({ batchEvents: 2 }, (s) => {
+    for (let i = 0; i < 7; i++) s.h.push(0, Encoding.Json, body(i), i);
+    const postedWhenRun: number[] = [];
+    s.h.inOrder(() => postedWhenRun.push(s.target.posts.length));
+    s.h.push(0, Encoding.Json, body(7), 7);
+    assert.deepEqual(postedWhenRun, [], "the worker still holds two batches: the step waits");
+    drain(s);
+    // 7 events before the step → batches of 2,2,2,1 (4 posts) must all precede it.
+    assert.deepEqual(postedWhenRun, [4]);
+    assert.equal(names(s.target.posts).length, 8);
+  });
+});
