@@ -89,7 +89,9 @@ export async function runAgent(opts: RunOptions): Promise<number> {
   let server: IngressServer;
   try {
     const receivedByKind = receivedByKindCounters(metrics, EVENT_KINDS);
-    server = await IngressServer.start(config.socket, {
+    const buffers = { held: 0, max: config.ingress.maxBufferedBytes };
+    server = await IngressServer.start(config.socket, config.ingress, {
+      buffers,
       metrics,
       handoff,
       identity,
@@ -206,6 +208,7 @@ function restartNeeded(a: Config, b: Config): string[] {
   const keys = [
     "socket",
     "events",
+    "ingress",
     "handoff",
     "lifecycle",
     "sinks",

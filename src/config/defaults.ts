@@ -10,6 +10,7 @@ import type {
   EnrichmentConfig,
   FileSinkOptions,
   HandoffConfig,
+  IngressConfig,
   LifecycleConfig,
   ProxyEventName,
   RedactionConfig,
@@ -168,7 +169,7 @@ export const TOP_FIELDS: Readonly<Record<string, FieldRule<Config>>> = {
   "shutdown-timeout-ms": { spec: int(100, 600_000), prop: "shutdownTimeoutMs" },
 };
 
-/** Keys of the block sections `sampling`, `enrichment`, `handoff`, `lifecycle`. */
+/** Keys of the block sections `sampling`, `enrichment`, `ingress`, `handoff`, `lifecycle`. */
 export const SECTION_FIELDS = {
   sampling: {
     rate: { spec: { kind: "number", min: 0, max: 1 }, prop: "rate" },
@@ -199,6 +200,12 @@ export const SECTION_FIELDS = {
     "slow-threshold-ms": { spec: int(1, 3_600_000), prop: "slowThresholdMs" },
     "threat-threshold": { spec: int(1, 100), prop: "threatThreshold" },
   } as Record<string, FieldRule<EnrichmentConfig>>,
+  ingress: {
+    "max-connections": { spec: int(1, 1_000_000), prop: "maxConnections" },
+    "frame-timeout-ms": { spec: int(100, 3_600_000), prop: "frameTimeoutMs" },
+    "write-timeout-ms": { spec: int(100, 3_600_000), prop: "writeTimeoutMs" },
+    "max-buffered-bytes": { spec: int(16_777_221, 68_719_476_736), prop: "maxBufferedBytes" },
+  } as Record<string, FieldRule<IngressConfig>>,
   handoff: {
     "max-events": { spec: int(1, 10_000_000), prop: "maxEvents" },
     policy: { spec: { kind: "enum", values: ["drop-newest", "drop-oldest"] }, prop: "policy" },
@@ -329,6 +336,12 @@ export function defaultConfig(overrides: ConfigOverrides = {}): Config {
     source: "<default>",
     socket: { path: DEFAULT_SOCKET_PATH, mode: DEFAULT_SOCKET_MODE },
     events: ["request_headers", "response_headers"],
+    ingress: {
+      maxConnections: 4096,
+      frameTimeoutMs: 30_000,
+      writeTimeoutMs: 30_000,
+      maxBufferedBytes: 256 * 1024 * 1024,
+    },
     handoff: { maxEvents: 100_000, policy: "drop-newest", flushIntervalMs: 5, batchEvents: 512 },
     lifecycle: { ttlMs: 30_000, graceMs: 100, maxOpen: 100_000 },
     sampling: { rate: 1, alwaysSampleErrors: true },

@@ -135,6 +135,7 @@ const HANDLERS: Record<string, Handler> = {
   enrichment: enrichmentSetting,
   sampling: (node, ctx) => sectionSetting(node, ctx, "sampling"),
   redaction: (node, ctx) => void (ctx.config.redaction = redactionSection(node, ctx)),
+  ingress: (node, ctx) => sectionSetting(node, ctx, "ingress"),
   handoff: (node, ctx) => sectionSetting(node, ctx, "handoff"),
   lifecycle: (node, ctx) => sectionSetting(node, ctx, "lifecycle"),
   sink: sinkSetting,

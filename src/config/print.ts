@@ -21,7 +21,13 @@ export function configToJson(config: Config): Record<string, JsonValue> {
   };
   if (config.timeoutMs !== undefined) out["timeout-ms"] = config.timeoutMs;
   if (config.failureMode !== undefined) out["failure-mode"] = config.failureMode;
-  const { handoff: h, lifecycle: l, sampling: s, enrichment: e } = config;
+  const { ingress: i, handoff: h, lifecycle: l, sampling: s, enrichment: e } = config;
+  out.ingress = {
+    "max-connections": i.maxConnections,
+    "frame-timeout-ms": i.frameTimeoutMs,
+    "write-timeout-ms": i.writeTimeoutMs,
+    "max-buffered-bytes": i.maxBufferedBytes,
+  };
   out.handoff = {
     "max-events": h.maxEvents,
     policy: h.policy,

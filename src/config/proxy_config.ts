@@ -29,6 +29,7 @@ const RESTART_KEYS = [
   "unix-socket",
   "transport",
   "events",
+  "ingress",
   "handoff",
   "lifecycle",
   "sink",

@@ -28,6 +28,18 @@ export interface SocketConfig {
   mode: number;
 }
 
+/** Limits that keep misbehaving clients (slowloris, never-reading) from costing other connections. */
+export interface IngressConfig {
+  /** Most proxy connections at once; more are closed on accept (counted). */
+  maxConnections: number;
+  /** A frame started but not finished within this long closes its connection. */
+  frameTimeoutMs: number;
+  /** Answers not taken by the client within this long close its connection. */
+  writeTimeoutMs: number;
+  /** Most bytes of incomplete frames held across all connections. */
+  maxBufferedBytes: number;
+}
+
 export type HandoffPolicy = "drop-newest" | "drop-oldest";
 
 export interface HandoffConfig {
@@ -237,6 +249,7 @@ export interface Config {
   /** Proxy-side call timeout, for the start-up hint only. */
   timeoutMs?: number;
   failureMode?: "open" | "closed";
+  ingress: IngressConfig;
   handoff: HandoffConfig;
   lifecycle: LifecycleConfig;
   sampling: SamplingConfig;

@@ -45,6 +45,8 @@ const EVENT_NAMES: readonly string[] = EVENT_KINDS;
 export interface IngressContext {
   metrics: IngressMetrics;
   handoff: Handoff;
+  /** Incomplete-frame bytes held by all connections, and the most allowed. */
+  buffers: { held: number; max: number };
   /** `received` counters per event kind, made once (see `receivedByKind`). */
   receivedByKind: { inc(by?: number): void }[];
   identity: AgentIdentity;
@@ -65,6 +67,12 @@ export class Connection {
   #answers = 0;
   #closeReason: string | null = null;
   #closed = false;
+  /** When an incomplete frame started waiting for its rest (0 = none). */
+  #partialSince = 0;
+  /** When the pending write started (0 = none). */
+  #writeSince = 0;
+  /** Incomplete-frame bytes this connection holds, as last reported to the shared budget. */
+  #buffered = 0;
 
   constructor(conn: Deno.Conn, ctx: IngressContext) {
     this.#conn = conn;
@@ -83,13 +91,47 @@ export class Connection {
         }
         const started = performance.now();
         this.#consume(buf.subarray(0, n));
-        if (this.#outLen > 0) await this.#flush(started);
+        this.#account(started);
+        if (this.#outLen > 0) {
+          this.#writeSince = started;
+          await this.#flush(started);
+          this.#writeSince = 0;
+          if (this.#partialSince > 0) this.#partialSince = performance.now();
+        }
       }
     } catch (e) {
       if (this.#closeReason === null) this.#closeReason = errorReason(e);
     } finally {
       this.#finish();
     }
+  }
+
+  /**
+   * Close the connection if a frame has waited for its rest longer than `frameTimeoutMs` (a
+   * header then silence) or its answers have not been taken for `writeTimeoutMs` (a client that
+   * never reads). Called by the server's periodic sweep.
+   */
+  sweep(now: number, frameTimeoutMs: number, writeTimeoutMs: number): void {
+    // While the agent waits on its own write it is not reading: the frame clock is paused.
+    if (this.#writeSince > 0) {
+      if (now - this.#writeSince <= writeTimeoutMs) return;
+      this.#fail("write_timeout");
+      this.#finish();
+    } else if (this.#partialSince > 0 && now - this.#partialSince > frameTimeoutMs) {
+      this.#fail("frame_timeout", { buffered: this.#buffered });
+      this.#finish();
+    }
+  }
+
+  /** Track incomplete-frame bytes: the stall clock and the budget shared by all connections. */
+  #account(now: number): void {
+    const held = this.#head.length + (this.#reader?.buffered ?? 0);
+    if (held === 0) this.#partialSince = 0;
+    else if (this.#partialSince === 0) this.#partialSince = now;
+    const budget = this.#ctx.buffers;
+    budget.held += held - this.#buffered;
+    this.#buffered = held;
+    if (budget.held > budget.max) this.#fail("buffer_budget", { buffered: held });
   }
 
   /** Close from outside (shutdown). */
@@ -107,6 +149,8 @@ export class Connection {
       if (!(e instanceof Deno.errors.BadResource)) throw e;
     }
     this.#ctx.metrics.closed.inc({ reason: this.#closeReason ?? "unknown" });
+    this.#ctx.buffers.held -= this.#buffered;
+    this.#buffered = 0;
   }
 
   #fail(reason: string, detail?: object): void {

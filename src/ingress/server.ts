@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { SocketConfig } from "../config/types.ts";
+import type { IngressConfig, SocketConfig } from "../config/types.ts";
 import { claimSocketPath } from "./socket_file.ts";
 import { Connection, type IngressContext } from "./connection.ts";
 
@@ -14,24 +14,47 @@ export class IngressServer {
   readonly #ctx: IngressContext;
   readonly #path: string;
   readonly #connections = new Set<Connection>();
+  readonly #limits: IngressConfig;
+  readonly #sweeper: ReturnType<typeof setInterval>;
   #accepting: Promise<void>;
   #stopped = false;
 
-  private constructor(listener: Deno.Listener, path: string, ctx: IngressContext) {
+  private constructor(
+    listener: Deno.Listener,
+    path: string,
+    limits: IngressConfig,
+    ctx: IngressContext,
+  ) {
     this.#listener = listener;
     this.#path = path;
+    this.#limits = limits;
     this.#ctx = ctx;
     ctx.metrics.open.probe(() => this.#connections.size);
     this.#accepting = this.#acceptLoop();
+    const every = Math.max(
+      50,
+      Math.min(1000, limits.frameTimeoutMs / 4, limits.writeTimeoutMs / 4),
+    );
+    this.#sweeper = setInterval(() => this.#sweep(), every);
+  }
+
+  #sweep(): void {
+    const now = performance.now();
+    const { frameTimeoutMs, writeTimeoutMs } = this.#limits;
+    for (const c of this.#connections) c.sweep(now, frameTimeoutMs, writeTimeoutMs);
   }
 
   /** Claim the socket path (replacing a stale file), listen, and start accepting. */
-  static async start(cfg: SocketConfig, ctx: IngressContext): Promise<IngressServer> {
+  static async start(
+    cfg: SocketConfig,
+    limits: IngressConfig,
+    ctx: IngressContext,
+  ): Promise<IngressServer> {
     const replaced = await claimSocketPath(cfg.path);
     if (replaced) ctx.log("warn", "replaced a stale socket file", { socket: cfg.path });
     const listener = Deno.listen({ transport: "unix", path: cfg.path });
     await Deno.chmod(cfg.path, cfg.mode);
-    return new IngressServer(listener, cfg.path, ctx);
+    return new IngressServer(listener, cfg.path, limits, ctx);
   }
 
   get path(): string {
@@ -48,6 +71,13 @@ export class IngressServer {
         this.#ctx.log("error", "accept failed", { error: String(e) });
         continue;
       }
+      if (this.#connections.size >= this.#limits.maxConnections) {
+        // Over the limit: refuse at once, so idle connections cannot crowd out the proxy's.
+        conn.close();
+        this.#ctx.metrics.closed.inc({ reason: "connection_limit" });
+        this.#ctx.metrics.rejected.inc({ reason: "connection_limit" });
+        continue;
+      }
       const c = new Connection(conn, this.#ctx);
       this.#connections.add(c);
       c.serve().finally(() => this.#connections.delete(c));
@@ -58,6 +88,7 @@ export class IngressServer {
   async stop(graceMs: number): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    clearInterval(this.#sweeper);
     this.#listener.close();
     await this.#accepting;
     try {

@@ -80,6 +80,7 @@ Deno.test("configToJson() uses kebab-case names and an octal mode string", () =>
     "socket",
     "events",
     "timeout-ms",
+    "ingress",
     "handoff",
     "lifecycle",
     "sampling",
