@@ -18,6 +18,8 @@
 import { dirname, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import type { Config } from "./config/types.ts";
+import { s3EnvVars, s3Hosts } from "./sinks/s3/options.ts";
+import { bigQueryHosts } from "./sinks/bigquery/options.ts";
 
 /** The pipeline worker's module; loading it from disk needs read access to it. */
 export const WORKER_URL = new URL("./pipeline/worker.ts", import.meta.url);
@@ -64,9 +66,25 @@ const SECTION_KEYS: Readonly<Record<string, Readonly<Record<string, Access>>>> =
 const SINK_NET_KEYS = new Set(["brokers", "hosts", "host", "url", "urls", "endpoint", "endpoints"]);
 
 /** Hosts a sink type reaches when its config names none (its service's public endpoint). */
-const SINK_DEFAULT_HOSTS: Readonly<Record<string, (o: Record<string, unknown>) => string[]>> = {
-  s3: (o) => typeof o.region === "string" ? [`s3.${o.region}.amazonaws.com:443`] : [],
-  bigquery: () => ["bigquery.googleapis.com:443", "oauth2.googleapis.com:443"],
+const SINK_DEFAULT_HOSTS: Readonly<Record<string, (o: Record<string, unknown>) => string[]>> = {};
+
+/**
+ * Needs that follow from several options of one sink type together: S3's bucket host
+ * (virtual-hosted style), default endpoint and AWS_* variables (when the config holds no
+ * keys); BigQuery's API and token hosts and its dead-letter directory.
+ */
+const SINK_TYPE_NEEDS: Readonly<
+  Record<string, (o: Record<string, unknown>, out: Needs, why: string) => void>
+> = {
+  s3: (o, out, why) => {
+    for (const h of s3Hosts(o)) out.net(h, why);
+    for (const v of s3EnvVars(o)) out.env(v, `${why} (AWS credentials)`);
+  },
+  bigquery: (o, out, why) => {
+    for (const h of bigQueryHosts(o)) out.net(h, why);
+    const dlq = o["dead-letter-directory"];
+    if (typeof dlq === "string") out.readWrite(dlq, `${why} (dead letters)`);
+  },
 };
 
 /**
@@ -111,6 +129,7 @@ export function neededPermissions(
     if (hosts.length === 0) hosts.push(...SINK_DEFAULT_HOSTS[s.type]?.(s.options) ?? []);
     for (const h of hosts) out.net(h, why);
     for (const v of SINK_LIBRARY_ENV[s.type] ?? []) out.env(v, `${why} (its client library)`);
+    SINK_TYPE_NEEDS[s.type]?.(s.options, out, why);
   }
   out.list.push({
     descriptor: { name: "sys", kind: "hostname" },
@@ -183,7 +202,8 @@ function dataNeeds(config: Config, compiled: boolean, out: Needs): void {
   const enrichment = sections.enrichment as Record<string, unknown>;
   const anyEnrichment = ["geoip", "asn", "deviceDetection", "threatIntel"]
     .some((k) => enrichment[k] === true);
-  if (anyEnrichment && enrichment.dataDir === undefined && !compiled) {
+  const builtinData = enrichment.dataDir === undefined || enrichment.dataDir === "";
+  if (anyEnrichment && builtinData && !compiled) {
     out.read(dirPath(EMBEDDED_DATA_URL), "the embedded enrichment data (geo-data/)");
   }
   for (const [section, keys] of Object.entries(SECTION_KEYS)) {
