@@ -2,6 +2,8 @@
  * `main.ts schema`: prints the DDL generated from the record description
  * (`src/record/fields.ts`). `--clickhouse` prints `CREATE DATABASE` / `CREATE TABLE` for a
  * server version (`--server-version`, default `latest`; `18.16` for Debian's package).
+ * `--bigquery` prints the BigQuery table schema (JSON, for `bq mk --table T schema.json`);
+ * `--bigquery-ddl P.D.T` prints its `CREATE TABLE` (docs/sinks-bigquery.md).
  * Main thread, no network: the version decides the types (docs/sinks-clickhouse.md).
  * @module
  */
@@ -14,8 +16,9 @@ import {
   featuresForVersion,
 } from "../record/ddl_clickhouse.ts";
 import { CLICKHOUSE_SINK_DEFAULTS } from "../sinks/clickhouse/options.ts";
+import { bigQueryDdl, bigQuerySchema } from "../sinks/bigquery/schema.ts";
 
-const HELP = `Usage: main.ts schema --clickhouse [options]
+const HELP = `Usage: main.ts schema --clickhouse [options] | --bigquery | --bigquery-ddl P.D.T
 
 Prints the DDL of the telemetry table, generated from the record schema.
 
@@ -24,6 +27,8 @@ Options:
   --server-version V       types for this server version, e.g. 18.16.1, 23.8 (default: latest)
   --database D             database name (default: ${CLICKHOUSE_SINK_DEFAULTS.database})
   --table T                table name (default: ${CLICKHOUSE_SINK_DEFAULTS.table})
+  --bigquery               BigQuery table schema as JSON (bq mk --table P:D.T schema.json)
+  --bigquery-ddl P.D.T     BigQuery CREATE TABLE for project.dataset.table
   -h, --help               this help
 `;
 
@@ -45,6 +50,8 @@ export function runSchema(args: string[]): Promise<number> {
       strict: true,
       options: {
         clickhouse: { type: "boolean" },
+        bigquery: { type: "boolean" },
+        "bigquery-ddl": { type: "string" },
         "server-version": { type: "string", default: "latest" },
         database: { type: "string", default: CLICKHOUSE_SINK_DEFAULTS.database },
         table: { type: "string", default: CLICKHOUSE_SINK_DEFAULTS.table },
@@ -58,7 +65,21 @@ export function runSchema(args: string[]): Promise<number> {
     console.log(HELP);
     return Promise.resolve(0);
   }
-  if (!values.clickhouse) return fail("Name the target: --clickhouse");
+  if (values.bigquery) {
+    console.log(JSON.stringify(bigQuerySchema(), null, 2));
+    return Promise.resolve(0);
+  }
+  if (values["bigquery-ddl"] !== undefined) {
+    const t = values["bigquery-ddl"];
+    if (!/^[A-Za-z0-9_.:-]+\.[A-Za-z0-9_]+\.[\p{L}\p{N}_-]+$/u.test(t)) {
+      return fail(`--bigquery-ddl must be project.dataset.table: got "${t}"`);
+    }
+    console.log(bigQueryDdl(t));
+    return Promise.resolve(0);
+  }
+  if (!values.clickhouse) {
+    return fail("Name the target: --clickhouse, --bigquery or --bigquery-ddl");
+  }
   for (const key of ["database", "table"] as const) {
     if (!NAME_RE.test(values[key])) {
       return fail(

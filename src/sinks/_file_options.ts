@@ -12,7 +12,17 @@ import { SinkError } from "./contract.ts";
 /** Defaults for options left out of the config: one source, the config's own defaults. */
 export { FILE_SINK_DEFAULTS };
 
-const OPTION_KEYS = ["directory", "prefix", "max-bytes", "max-age-ms"];
+const OPTION_KEYS = [
+  "directory",
+  "prefix",
+  "max-bytes",
+  "max-age-ms",
+  "format",
+  "row-group-size",
+  "compression",
+];
+const FORMATS = ["ndjson", "parquet"] as const;
+const CODECS = ["snappy", "gzip", "none"] as const;
 /** Shared sink keys a loader may leave in `options`; the runner reads them from `SinkConfig`. */
 const SHARED_KEYS = new Set(["batch-size", "flush-interval-ms"]);
 const PREFIX_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
@@ -45,6 +55,14 @@ export function parseFileSinkOptions(options: Record<string, unknown>): FileSink
     problems.push(`\`${key}\` must be an integer >= 1, got ${show(v)}`);
     return fallback;
   };
+  function oneOf<T extends string>(key: string, values: readonly T[]): T {
+    const v = options[key] ?? values[0];
+    if (typeof v === "string" && (values as readonly string[]).includes(v)) return v as T;
+    problems.push(
+      `\`${key}\` must be one of ${values.map((x) => `"${x}"`).join(", ")}, got ${show(v)}`,
+    );
+    return values[0];
+  }
   const parsed: FileSinkOptions = {
     directory: text("directory", FILE_SINK_DEFAULTS.directory, (v) => v.length > 0, "a path"),
     prefix: text(
@@ -56,6 +74,15 @@ export function parseFileSinkOptions(options: Record<string, unknown>): FileSink
     maxBytes: int("max-bytes", FILE_SINK_DEFAULTS.maxBytes),
     maxAgeMs: int("max-age-ms", FILE_SINK_DEFAULTS.maxAgeMs),
   };
+  const format = oneOf("format", FORMATS);
+  const rowGroupSize = int("row-group-size", 10_000);
+  const compression = oneOf("compression", CODECS);
+  if (format === "parquet") Object.assign(parsed, { format, rowGroupSize, compression });
+  else {
+    for (const key of ["row-group-size", "compression"]) {
+      if (options[key] !== undefined) problems.push(`\`${key}\` applies to format "parquet" only`);
+    }
+  }
   if (problems.length > 0) {
     throw new SinkError(`file sink: ${problems.join("; ")}`, {
       code: "sink_config",

@@ -1,8 +1,9 @@
 /**
  * File names of the file sink and the step that makes a file visible: an open file is a hidden
- * `.<prefix>-<stamp>-<seq>.ndjson.part`; publishing fsyncs it and renames it to
- * `<prefix>-<stamp>-<seq>.ndjson` (never over an existing file). Also recovers `.part` files a
- * crashed run left behind: cut to the last complete line, then published (empty ones deleted).
+ * `.<prefix>-<stamp>-<seq>.<format>.part` of NDJSON lines; publishing an NDJSON file renames it
+ * to `<prefix>-<stamp>-<seq>.ndjson` (never over an existing file); a Parquet file is converted
+ * from its part file by a `Publisher` (`_file_parquet.ts`). Also recovers `.part` files a crashed
+ * run left behind: cut to the last complete line, then published (empty ones deleted).
  * Pipeline worker. Never leaves a torn line in a published file; never touches other prefixes.
  * @module
  */
@@ -17,15 +18,54 @@ export function fileStamp(date: Date): string {
   return date.toISOString().replace(/[-:.]/g, "");
 }
 
+/** What a published file holds. */
+export type FileFormat = "ndjson" | "parquet";
+
+/** Makes a whole part file `dir/part` visible under its final name; resolves to that name. */
+export type Publisher = (dir: string, part: string) => Promise<string>;
+
 /** The hidden name of an open file. */
-export function partName(prefix: string, stamp: string, seq: number): string {
-  return `.${prefix}-${stamp}-${String(seq).padStart(6, "0")}.ndjson.part`;
+export function partName(
+  prefix: string,
+  stamp: string,
+  seq: number,
+  format: FileFormat = "ndjson",
+): string {
+  return `.${prefix}-${stamp}-${String(seq).padStart(6, "0")}.${format}.part`;
 }
 
-/** Matches the part files of `prefix` (and only those). */
-export function partPattern(prefix: string): RegExp {
+/** Matches the part files of `prefix` (and only those) holding `format`. */
+export function partPattern(prefix: string, format: FileFormat = "ndjson"): RegExp {
   const p = prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`^\\.${p}-\\d{8}T\\d{9}Z-\\d+\\.ndjson\\.part$`);
+  return new RegExp(`^\\.${p}-\\d{8}T\\d{9}Z-\\d+\\.${format}\\.part$`);
+}
+
+/** `<prefix>-<stamp>-<seq>` of a part name, and its format. */
+export function partBase(part: string): { base: string; format: FileFormat } {
+  const format: FileFormat = part.endsWith(".parquet.part") ? "parquet" : "ndjson";
+  return { base: part.slice(1, -`.${format}.part`.length), format };
+}
+
+/**
+ * Rename `dir/from` to `<base>.<ext>`, or `<base>-1.<ext>`, `-2`, ... when that exists.
+ * Returns the final name.
+ */
+export async function renameUnique(
+  dir: string,
+  from: string,
+  base: string,
+  ext: string,
+): Promise<string> {
+  for (let n = 0;; n++) {
+    const name = n === 0 ? `${base}.${ext}` : `${base}-${n}.${ext}`;
+    if (await exists(`${dir}/${name}`)) continue;
+    try {
+      await Deno.rename(`${dir}/${from}`, `${dir}/${name}`);
+    } catch (err) {
+      throw ioError(err, `cannot publish ${dir}/${from} as ${name}`);
+    }
+    return name;
+  }
 }
 
 /** What `recoverParts` did. */
@@ -42,18 +82,8 @@ export interface RecoveryReport {
  * Rename `dir/part` to its final name; if that exists, `-1`, `-2`, ... is added before
  * `.ndjson`. Returns the final name. The caller has already fsynced the file.
  */
-export async function publish(dir: string, part: string): Promise<string> {
-  const base = part.slice(1, -".ndjson.part".length);
-  for (let n = 0;; n++) {
-    const name = n === 0 ? `${base}.ndjson` : `${base}-${n}.ndjson`;
-    if (await exists(`${dir}/${name}`)) continue;
-    try {
-      await Deno.rename(`${dir}/${part}`, `${dir}/${name}`);
-    } catch (err) {
-      throw ioError(err, `cannot publish ${dir}/${part} as ${name}`);
-    }
-    return name;
-  }
+export function publish(dir: string, part: string): Promise<string> {
+  return renameUnique(dir, part, partBase(part).base, "ndjson");
 }
 
 /**
@@ -64,6 +94,7 @@ export async function recoverPart(
   dir: string,
   part: string,
   size?: number,
+  publisher: Publisher = publish,
 ): Promise<{ cutBytes: number; published: string | null }> {
   const path = `${dir}/${part}`;
   let cutBytes = 0;
@@ -84,23 +115,33 @@ export async function recoverPart(
     });
     return { cutBytes, published: null };
   }
-  return { cutBytes, published: await publish(dir, part) };
+  return { cutBytes, published: await publisher(dir, part) };
 }
 
-/** Recover every part file of `prefix` in `dir` (a previous run's leftovers). */
-export async function recoverParts(dir: string, prefix: string): Promise<RecoveryReport> {
-  const pattern = partPattern(prefix);
+/**
+ * Recover every part file of `prefix` in `dir` (a previous run's leftovers), NDJSON and
+ * Parquet alike; `parquet` publishes a Parquet part (converting it).
+ */
+export async function recoverParts(
+  dir: string,
+  prefix: string,
+  parquet?: Publisher,
+): Promise<RecoveryReport> {
+  const ndjsonRe = partPattern(prefix, "ndjson");
+  const parquetRe = partPattern(prefix, "parquet");
   const parts: string[] = [];
   try {
     for await (const entry of Deno.readDir(dir)) {
-      if (entry.isFile && pattern.test(entry.name)) parts.push(entry.name);
+      const ours = ndjsonRe.test(entry.name) || (parquet && parquetRe.test(entry.name));
+      if (entry.isFile && ours) parts.push(entry.name);
     }
   } catch (err) {
     throw ioError(err, `cannot list ${dir}`);
   }
   const report: RecoveryReport = { published: 0, deleted: 0, cutBytes: 0 };
   for (const part of parts.sort()) {
-    const { cutBytes, published } = await recoverPart(dir, part);
+    const publisher = parquetRe.test(part) && parquet ? parquet : publish;
+    const { cutBytes, published } = await recoverPart(dir, part, undefined, publisher);
     report.cutBytes += cutBytes;
     if (published === null) report.deleted++;
     else report.published++;
@@ -129,7 +170,8 @@ async function lastLineEnd(file: Deno.FsFile, size: number): Promise<number> {
   return 0;
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether `path` exists (a broken symlink counts). */
+export async function exists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);
     return true;

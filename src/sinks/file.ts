@@ -1,9 +1,11 @@
 /**
  * The file sink, the agent's embedded default output: rotating NDJSON files, one record per
- * line. The open file is hidden (`.<prefix>-<stamp>-<seq>.ndjson.part`); on rotation (size or
- * age) and on close it is fsynced and renamed to `<prefix>-<stamp>-<seq>.ndjson`, so a reader
- * globbing `*.ndjson` never sees a partial line or a partial file. Leftover part files of a
- * crashed run are cut to their last complete line and published on open.
+ * line, or Parquet files (`format "parquet"`). The open file is hidden
+ * (`.<prefix>-<stamp>-<seq>.<format>.part`, NDJSON lines either way); on rotation (size or
+ * age) and on close it is fsynced and renamed to `<prefix>-<stamp>-<seq>.ndjson` — or converted
+ * to `<prefix>-<stamp>-<seq>.parquet` (`_file_parquet.ts`) — so a reader globbing `*.ndjson` or
+ * `*.parquet` never sees a partial line or a partial file. Leftover part files of a crashed run
+ * are cut to their last complete line and published on open.
  * Pipeline worker. Never retries or sleeps (the runner does); never writes a batch id twice.
  * @module
  */
@@ -12,7 +14,16 @@ import type { FileSinkOptions, SinkConfig } from "../config/types.ts";
 import { type Sink, type SinkBatch, type SinkDeps, SinkError } from "./contract.ts";
 import { encodeNdjson } from "./ndjson.ts";
 import { parseFileSinkOptions } from "./_file_options.ts";
-import { fileStamp, partName, publish, recoverPart, recoverParts } from "./_file_publish.ts";
+import {
+  fileStamp,
+  partBase,
+  partName,
+  publish,
+  type Publisher,
+  recoverPart,
+  recoverParts,
+} from "./_file_publish.ts";
+import { parquetPublisher, recoverConversions } from "./_file_parquet.ts";
 import { ioError } from "./_io_error.ts";
 import { RecentIds } from "./_recent_ids.ts";
 
@@ -43,7 +54,9 @@ interface Orphan {
 class FileSink implements Sink {
   readonly name: string;
   #opts: FileSinkOptions;
+  #format: "ndjson" | "parquet";
   #deps: SinkDeps;
+  #parquet: Publisher;
   #file: Deno.FsFile | null = null;
   #part = "";
   #bytes = 0;
@@ -59,13 +72,32 @@ class FileSink implements Sink {
     this.name = name;
     this.#opts = opts;
     this.#deps = deps;
+    this.#format = opts.format ?? "ndjson";
+    const codec = opts.compression === "none"
+      ? "UNCOMPRESSED"
+      : opts.compression === "gzip"
+      ? "GZIP"
+      : "SNAPPY";
+    this.#parquet = parquetPublisher({
+      rowGroupSize: opts.rowGroupSize ?? 10_000,
+      codec,
+      onReport: (report, file) =>
+        deps.log("warn", "file sink left out fields the schema does not describe", {
+          sink: name,
+          file,
+          unknown: [...report.unknown].slice(0, 20),
+          mismatched: [...report.mismatched].slice(0, 20),
+        }),
+    });
   }
 
   open(): Promise<void> {
     return this.#serialize(async () => {
       const dir = this.#opts.directory;
       await ensureDirectory(dir);
-      const report = await recoverParts(dir, this.#opts.prefix);
+      const converted = await recoverConversions(dir, this.#opts.prefix);
+      const report = { ...await recoverParts(dir, this.#opts.prefix, this.#parquet) };
+      report.published += converted;
       if (report.published + report.deleted > 0) {
         this.#deps.log("warn", "file sink recovered files left by an earlier run", {
           sink: this.name,
@@ -120,7 +152,8 @@ class FileSink implements Sink {
     const dir = this.#opts.directory;
     await makeDirectory(dir);
     for (let attempt = 0;; attempt++) {
-      const part = partName(this.#opts.prefix, fileStamp(new Date()), ++this.#seq);
+      const stamp = fileStamp(new Date());
+      const part = partName(this.#opts.prefix, stamp, ++this.#seq, this.#format);
       try {
         const file = await Deno.open(`${dir}/${part}`, { createNew: true, append: true });
         this.#file = file;
@@ -159,7 +192,7 @@ class FileSink implements Sink {
       try {
         if (size > 0) await file.sync();
         file.close();
-        if (size > 0) await publish(this.#opts.directory, part);
+        if (size > 0) await this.#publisherFor(part)(this.#opts.directory, part);
         else await Deno.remove(`${this.#opts.directory}/${part}`);
       } catch (err) {
         closeQuietly(file);
@@ -191,7 +224,13 @@ class FileSink implements Sink {
   async #recoverOrphans(): Promise<void> {
     while (this.#orphans.length > 0) {
       const { part, size } = this.#orphans[0];
-      const { cutBytes, published } = await recoverPart(this.#opts.directory, part, size);
+      const publisher = this.#publisherFor(part);
+      const { cutBytes, published } = await recoverPart(
+        this.#opts.directory,
+        part,
+        size,
+        publisher,
+      );
       this.#orphans.shift();
       this.#deps.log("warn", "file sink recovered a file it could not finish earlier", {
         sink: this.name,
@@ -200,6 +239,10 @@ class FileSink implements Sink {
         cut_bytes: cutBytes,
       });
     }
+  }
+
+  #publisherFor(part: string): Publisher {
+    return partBase(part).format === "parquet" ? this.#parquet : publish;
   }
 
   #serialize<T>(op: () => Promise<T>): Promise<T> {

@@ -9,9 +9,12 @@
 
 import type { SinkConfig, SinkType } from "../config/types.ts";
 import { type Sink, type SinkDeps, SinkError } from "./contract.ts";
+import { createBigQuerySink } from "./bigquery.ts";
 import { createClickHouseSink } from "./clickhouse/mod.ts";
 import { createFileSink } from "./file.ts";
+import { createHttpSink } from "./http.ts";
 import { createKafkaSink } from "./kafka/mod.ts";
+import { createS3Sink } from "./s3.ts";
 import { createStdoutSink } from "./stdout.ts";
 import { sinkOwnOptions } from "./_runner_config.ts";
 
@@ -22,6 +25,9 @@ const FACTORIES: Partial<Record<SinkType, Factory>> = {
   stdout: createStdoutSink,
   kafka: createKafkaSink,
   clickhouse: createClickHouseSink,
+  s3: createS3Sink,
+  http: createHttpSink,
+  bigquery: createBigQuerySink,
 };
 
 /** Sink types this build can create. */
