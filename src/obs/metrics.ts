@@ -15,11 +15,24 @@ interface Family {
   render(out: string[]): void;
 }
 
+/** Rendered label sets by their raw insertion-order spelling; bounded like the label values. */
+const keyCache = new Map<string, string>();
+const KEY_CACHE_MAX = 10_000;
+
+/** `{a="x",b="y"}` with sorted names; cached, since hot paths pass the same sets over and over. */
 function labelKey(labels?: Labels): string {
   if (!labels) return "";
-  const keys = Object.keys(labels).sort();
-  if (keys.length === 0) return "";
-  return "{" + keys.map((k) => `${k}="${escape(labels[k])}"`).join(",") + "}";
+  let raw = "";
+  for (const k in labels) raw += k + "\u0000" + labels[k] + "\u0001";
+  if (raw === "") return "";
+  let key = keyCache.get(raw);
+  if (key === undefined) {
+    const keys = Object.keys(labels).sort();
+    key = "{" + keys.map((k) => `${k}="${escape(labels[k])}"`).join(",") + "}";
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
+    keyCache.set(raw, key);
+  }
+  return key;
 }
 
 function escape(v: string): string {
