@@ -78,7 +78,12 @@ export async function runAgent(opts: RunOptions): Promise<number> {
         metrics.inFlight.setRemote(snap?.inFlight ?? []);
         return metrics.registry.render() + (snap?.text ?? "");
       },
-      health: () => ({ status: draining ? "draining" : "ok", handoff_queue: handoff.queued }),
+      health: async () => {
+        const status = draining ? "draining" as const : "ok" as const;
+        const snap = draining ? null : await snapshots.request();
+        const spool = snap?.spool;
+        return { status, handoff_queue: handoff.queued, ...(spool?.length ? { spool } : {}) };
+      },
     },
   );
   worker?.addEventListener("message", (e: MessageEvent<FromWorker>) => {

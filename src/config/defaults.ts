@@ -17,6 +17,7 @@ import type {
   SamplingConfig,
   SinkConfig,
   SinkType,
+  SpoolConfig,
 } from "./types.ts";
 import { closest, type ConfigIssueCode } from "./errors.ts";
 
@@ -284,6 +285,15 @@ export function enrichmentExtrasToJson(e: EnrichmentConfig): Record<string, unkn
 export const SINK_FIELDS: Readonly<Record<string, FieldRule<SinkConfig>>> = {
   "batch-size": { spec: int(1, 100_000), prop: "batchSize" },
   "flush-interval-ms": { spec: int(1, 3_600_000), prop: "flushIntervalMs" },
+};
+
+/** Keys of the top-level `spool { … }` block (`directory` is required). */
+export const SPOOL_FIELDS: Readonly<Record<string, FieldRule<SpoolConfig>>> = {
+  directory: { spec: str, prop: "directory" },
+  "max-bytes": { spec: int(65_536, 2 ** 50), prop: "maxBytes" },
+  "segment-bytes": { spec: int(4096, 1_073_741_824), prop: "segmentBytes" },
+  "fsync-ms": { spec: int(0, 60_000), prop: "fsyncMs" },
+  "full-policy": { spec: action("drop-oldest", "drop-newest"), prop: "fullPolicy" },
 };
 
 /** Keys of a `file` sink (stored in `options` under these kebab-case names). */

@@ -30,6 +30,7 @@ import {
   show,
   SINK_FIELDS,
   SINK_TYPES,
+  SPOOL_FIELDS,
   TOP_FIELDS,
   type ValueSpec,
 } from "./defaults.ts";
@@ -139,6 +140,7 @@ const HANDLERS: Record<string, Handler> = {
   handoff: (node, ctx) => sectionSetting(node, ctx, "handoff"),
   lifecycle: (node, ctx) => sectionSetting(node, ctx, "lifecycle"),
   sink: sinkSetting,
+  spool: spoolSetting,
   metrics: metricsSetting,
   ...Object.fromEntries(Object.keys(TOP_FIELDS).map((key) => [key, topSetting])),
 };
@@ -422,6 +424,35 @@ function metricsSetting(node: KdlNode, ctx: Ctx): void {
     const hint = 'write metrics "127.0.0.1:9464" or metrics "off"';
     ctx.add("config_missing", "metrics.listen", node.pos, "no listen address", hint);
   }
+}
+
+/** `spool { directory "…"; max-bytes …; segment-bytes …; fsync-ms …; full-policy "…" }`. */
+function spoolSetting(node: KdlNode, ctx: Ctx): void {
+  if (node.args.length > 0) {
+    const problem = `expects a block like spool { directory "…" }, got ${
+      show(plainValue(node.args[0]))
+    }`;
+    ctx.add("config_wrong_type", "spool", node.pos, problem);
+  }
+  const spool: Record<string, unknown> = {};
+  forEntries(node, "spool", ctx, (entry) => {
+    const path = `spool.${entry.name}`;
+    const r = rule(SPOOL_FIELDS, entry.name);
+    if (r === undefined) return ctx.unknown(path, entry.pos, entry.name, Object.keys(SPOOL_FIELDS));
+    const value = field(entry, path, ctx, r.spec);
+    if (value !== undefined) spool[String(r.prop)] = value;
+  });
+  if (typeof spool.directory !== "string" || spool.directory === "") {
+    const hint = 'add directory "/var/lib/telemetry/spool" inside the spool block';
+    ctx.add("config_missing", "spool.directory", node.pos, "a spool needs a directory", hint);
+    return;
+  }
+  const { maxBytes, segmentBytes } = spool as { maxBytes?: number; segmentBytes?: number };
+  if (maxBytes !== undefined && segmentBytes !== undefined && segmentBytes > maxBytes) {
+    const problem = `must not exceed max-bytes (${maxBytes}), got ${segmentBytes}`;
+    ctx.add("config_out_of_range", "spool.segment-bytes", node.pos, problem);
+  }
+  ctx.config.spool = spool as unknown as Config["spool"];
 }
 
 /** `sink "TYPE" { name …; batch-size …; flush-interval-ms …; <sink options> }`. */

@@ -50,9 +50,19 @@ export function configToJson(config: Config): Record<string, JsonValue> {
   // Absent = the safe defaults (docs/redaction.md); printed only when the file set it.
   if (config.redaction) out.redaction = toJson(redactionToJson(config.redaction));
   out.sinks = config.sinks.map(sinkToJson);
+  if (config.spool) out.spool = spoolToJson(config.spool);
   out.metrics = { listen: config.metrics.listen };
   out["log-level"] = config.logLevel;
   out["shutdown-timeout-ms"] = config.shutdownTimeoutMs;
+  return out;
+}
+
+function spoolToJson(s: NonNullable<Config["spool"]>): Record<string, JsonValue> {
+  const out: Record<string, JsonValue> = { directory: s.directory };
+  if (s.maxBytes !== undefined) out["max-bytes"] = s.maxBytes;
+  if (s.segmentBytes !== undefined) out["segment-bytes"] = s.segmentBytes;
+  if (s.fsyncMs !== undefined) out["fsync-ms"] = s.fsyncMs;
+  if (s.fullPolicy !== undefined) out["full-policy"] = s.fullPolicy;
   return out;
 }
 

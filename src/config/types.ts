@@ -233,6 +233,25 @@ export interface FileSinkOptions {
   compression?: "snappy" | "gzip" | "none";
 }
 
+/** What a full spool drops: its oldest segment, or the batch being added. */
+export type SpoolFullPolicy = "drop-oldest" | "drop-newest";
+
+/**
+ * `spool { … }`: the durable per-sink spool (docs/reliability.md). Each sink spools into
+ * `<directory>/<sink name>`; a sink's `spool-*` keys override these. Absent: no spool.
+ */
+export interface SpoolConfig {
+  directory: string;
+  /** Most bytes one sink's spool holds (default 1 GiB). */
+  maxBytes?: number;
+  /** Segment file size (default min(16 MiB, max-bytes / 8)). */
+  segmentBytes?: number;
+  /** Writes reach the disk within this many ms; 0 = after every batch (default 500). */
+  fsyncMs?: number;
+  /** At the cap or on a full disk (default `drop-oldest`). */
+  fullPolicy?: SpoolFullPolicy;
+}
+
 export interface MetricsConfig {
   /** `host:port` on loopback, or `off`. Port 0 picks a free one (logged). */
   listen: string;
@@ -257,6 +276,8 @@ export interface Config {
   redaction?: RedactionConfig;
   enrichment: EnrichmentConfig;
   sinks: SinkConfig[];
+  /** Absent when the file has no `spool` block (and no sink has `spool-dir`): no spool. */
+  spool?: SpoolConfig;
   metrics: MetricsConfig;
   logLevel: LogLevel;
   /** Deadline for draining on SIGTERM/SIGINT. */

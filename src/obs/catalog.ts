@@ -35,6 +35,8 @@ export interface WorkerSnapshot {
   text: string;
   dropped: SharedSeries[];
   inFlight: SharedSeries[];
+  /** Each spooling sink's state, for `/healthz` (src/spool/metrics.ts `SpoolHealth`). */
+  spool?: Record<string, unknown>[];
 }
 
 /** A family whose series come partly from this thread, partly from the worker's last snapshot. */

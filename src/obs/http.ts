@@ -6,7 +6,10 @@
 
 export interface ObsHandlers {
   metrics(): Promise<string>;
-  health(): { status: "ok" | "draining"; [k: string]: unknown };
+  /** May be async (the spool's state comes from the pipeline worker). */
+  health():
+    | { status: "ok" | "draining"; [k: string]: unknown }
+    | Promise<{ status: "ok" | "draining"; [k: string]: unknown }>;
 }
 
 export interface ObsServer {
@@ -38,7 +41,7 @@ export function serveObs(listen: string, h: ObsHandlers): Promise<ObsServer> {
           });
         }
         if (path === "/healthz") {
-          const body = h.health();
+          const body = await h.health();
           return Response.json(body, { status: body.status === "ok" ? 200 : 503 });
         }
         return new Response("not found: try /metrics or /healthz\n", { status: 404 });

@@ -27,6 +27,7 @@ import { Assembler } from "./assembler.ts";
 import type { Lifecycle } from "./lifecycle.ts";
 import { buildRecord } from "./record_builder.ts";
 import { renderSinkStats } from "./sink_metrics.ts";
+import { renderSpoolStats, spoolHealth } from "../spool/metrics.ts";
 
 const TICK_MS = 50;
 
@@ -91,7 +92,7 @@ export class Pipeline {
     const runners: SinkRunner[] = [];
     for (const cfg of config.sinks) {
       const sink = createSink(cfg, { log });
-      const runner = createSinkRunner(sink, cfg);
+      const runner = createSinkRunner(sink, cfg, {}, config.spool);
       try {
         await runner.open();
       } catch (e) {
@@ -131,8 +132,10 @@ export class Pipeline {
     let text = this.#registry.render();
     text += this.#enricher.metricsText();
     text += renderSinkStats(this.#runners);
+    text += renderSpoolStats(this.#runners);
     return {
       text,
+      spool: spoolHealth(this.#runners),
       dropped: [...this.#drops.values()],
       inFlight: [{ labels: { stage: "assemble" }, value: this.#assembler.events }],
     };

@@ -1,8 +1,9 @@
 /**
  * A validating single-pass JSON scanner that finds top-level string fields without building
  * objects. Main thread (ack path): it replaces JSON.parse there, which costs too much per frame.
- * Checks the grammar (structure, strings and their escapes, numbers, literals, nothing after the
- * value); raw control characters and UTF-8 validity are left to the worker's full parse.
+ * Checks the grammar (structure, strings, their escapes and the absence of raw control
+ * characters in them, numbers, literals, nothing after the value); UTF-8 validity is left to
+ * the worker's full parse.
  * @module
  */
 
@@ -180,11 +181,18 @@ class Scanner {
       if (q < 0) return -1;
       if (this.#backslash < j && this.#backslash !== -1) this.#backslash = this.#find(BACKSLASH, j);
       const bs = this.#backslash;
-      if (bs < 0 || bs > q) return q + 1;
+      if (bs < 0 || bs > q) return this.#noControl(i + 1, q) ? q + 1 : -1;
       j = this.escape(bs);
       if (j < 0) return -1;
       this.#escaped = true;
     }
+  }
+
+  /** JSON forbids raw control characters (below 0x20) inside strings. */
+  #noControl(from: number, to: number): boolean {
+    const b = this.b;
+    for (let k = from; k < to; k++) if (b[k] < 0x20) return false;
+    return true;
   }
 
   /** Next position of `byte` at or after `from`, or -1 (never searched again once -1). */

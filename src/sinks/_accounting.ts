@@ -1,10 +1,13 @@
 /**
- * The sink runner's books: what was pushed, filtered out, sent, dropped (by reason) and is still
- * queued, in records and in events; write attempts, their durations (histogram) and failures by
- * error code. Invariant: pushed = filtered + sent + dropped + queued, for records and events.
+ * The sink runner's books: what was pushed, filtered out, sent, dropped (by reason), is still
+ * queued in memory or held in the spool, in records and in events; write attempts, their
+ * durations (histogram) and failures by error code. Invariant, for records and events:
+ * pushed + recovered (found in the spool at start-up) = filtered + sent + dropped + queued + spooled.
  * Any thread. Plain counters; never logs, never throws.
  * @module
  */
+
+import type { SpoolStats } from "../spool/spool.ts";
 
 /** Why the runner gave up on records. */
 export type DropReason =
@@ -12,7 +15,10 @@ export type DropReason =
   | "retries_exhausted"
   | "fatal"
   | "shutdown_deadline"
-  | "closed";
+  | "closed"
+  | "spool_full"
+  | "spool_io"
+  | "spool_corrupt";
 
 /** Every drop reason, in a stable order (for metrics export). */
 export const DROP_REASONS: readonly DropReason[] = [
@@ -21,6 +27,9 @@ export const DROP_REASONS: readonly DropReason[] = [
   "fatal",
   "shutdown_deadline",
   "closed",
+  "spool_full",
+  "spool_io",
+  "spool_corrupt",
 ];
 
 /** Upper bounds (seconds) of the write-duration histogram buckets; `+Inf` is implied. */
@@ -59,9 +68,18 @@ export interface SinkCounters {
   failuresByCode: Record<string, number>;
   droppedRecords: Record<DropReason, number>;
   droppedEvents: Record<DropReason, number>;
-  /** Held by the runner: batching, waiting, in flight or waiting to retry. */
+  /** Held by the runner in memory: batching, waiting, in flight or waiting to retry. */
   queuedRecords: number;
   queuedEvents: number;
+  /** Held in the spool (on disk, being replayed included). */
+  spooledRecords: number;
+  spooledEvents: number;
+  /** Found in the spool at start-up (spooled by an earlier run). */
+  recordsRecovered: number;
+  eventsRecovered: number;
+  /** Records written to the spool (a counter; each spooled batch once). */
+  recordsSpooledTotal: number;
+  eventsSpooledTotal: number;
   /** Duration of the last write attempt. */
   lastWriteSeconds: number;
   writeSecondsSum: number;
@@ -81,13 +99,24 @@ export interface RunnerGauges {
   inFlightBatches: number;
   /** `maxQueueRecords`: records the runner may hold. */
   queueCapacityRecords: number;
+  /** The spool's state, or null when the sink has none. */
+  spool: SpoolStats | null;
 }
 
 /** Everything `SinkRunner.stats()` returns. */
 export type SinkStats = SinkCounters & RunnerGauges;
 
 function zeroByReason(): Record<DropReason, number> {
-  return { queue_full: 0, retries_exhausted: 0, fatal: 0, shutdown_deadline: 0, closed: 0 };
+  return {
+    queue_full: 0,
+    retries_exhausted: 0,
+    fatal: 0,
+    shutdown_deadline: 0,
+    closed: 0,
+    spool_full: 0,
+    spool_io: 0,
+    spool_corrupt: 0,
+  };
 }
 
 /** Mutable counters behind `SinkStats`. */
@@ -108,6 +137,12 @@ export class SinkAccounting {
     droppedEvents: zeroByReason(),
     queuedRecords: 0,
     queuedEvents: 0,
+    spooledRecords: 0,
+    spooledEvents: 0,
+    recordsRecovered: 0,
+    eventsRecovered: 0,
+    recordsSpooledTotal: 0,
+    eventsSpooledTotal: 0,
     lastWriteSeconds: 0,
     writeSecondsSum: 0,
     writeCount: 0,
@@ -156,6 +191,41 @@ export class SinkAccounting {
   dropped(reason: DropReason, records: number, events: number): void {
     this.#s.queuedRecords -= records;
     this.#s.queuedEvents -= events;
+    this.#s.droppedRecords[reason] += records;
+    this.#s.droppedEvents[reason] += events;
+  }
+
+  /** Records found in the spool at start-up. */
+  recovered(records: number, events: number): void {
+    this.#s.recordsRecovered += records;
+    this.#s.eventsRecovered += events;
+    this.#s.spooledRecords += records;
+    this.#s.spooledEvents += events;
+  }
+
+  /** A queued batch is now on disk in the spool. */
+  spooled(records: number, events: number): void {
+    this.#s.queuedRecords -= records;
+    this.#s.queuedEvents -= events;
+    this.#s.spooledRecords += records;
+    this.#s.spooledEvents += events;
+    this.#s.recordsSpooledTotal += records;
+    this.#s.eventsSpooledTotal += events;
+  }
+
+  /** A spooled batch was delivered by replay. */
+  replayed(records: number, events: number, bytes: number): void {
+    this.#s.spooledRecords -= records;
+    this.#s.spooledEvents -= events;
+    this.#s.queuedRecords += records;
+    this.#s.queuedEvents += events;
+    this.sent(records, events, bytes);
+  }
+
+  /** Spooled records were given up (evicted by the full-policy, unreadable, or fatal). */
+  spoolDropped(reason: DropReason, records: number, events: number): void {
+    this.#s.spooledRecords -= records;
+    this.#s.spooledEvents -= events;
     this.#s.droppedRecords[reason] += records;
     this.#s.droppedEvents[reason] += events;
   }

@@ -11,6 +11,7 @@ import type { SinkConfig } from "../config/types.ts";
 import { SinkError } from "./contract.ts";
 import { FILTER_KEYS, parseRecordFilter } from "./_filter.ts";
 import type { SinkRunnerOptions } from "./_runner_options.ts";
+import { resolveSpoolOptions, SPOOL_SINK_KEYS, type SpoolSettings } from "../spool/options.ts";
 
 interface IntKey {
   min: number;
@@ -50,11 +51,16 @@ const INT_KEYS: Readonly<Record<string, IntKey>> = {
 };
 
 /** Keys the runner reads from any sink's block (besides `batch-size`, `flush-interval-ms`). */
-export const RUNNER_KEYS: readonly string[] = [...Object.keys(INT_KEYS), ...FILTER_KEYS];
+export const RUNNER_KEYS: readonly string[] = [
+  ...Object.keys(INT_KEYS),
+  ...FILTER_KEYS,
+  ...SPOOL_SINK_KEYS,
+];
 
 /**
- * Runner options from a sink's config block. Throws `SinkError` (`sink_config`) listing every
- * bad key, prefixed with the sink's name.
+ * Runner options from a sink's config block (and the top-level `spool { … }` settings, which the
+ * sink's `spool-*` keys refine). Throws `SinkError` (`sink_config`) listing every bad key,
+ * prefixed with the sink's name.
  *
  * @example
  * ```ts
@@ -63,6 +69,7 @@ export const RUNNER_KEYS: readonly string[] = [...Object.keys(INT_KEYS), ...FILT
  */
 export function runnerSettings(
   cfg: Pick<SinkConfig, "name" | "options">,
+  spool?: SpoolSettings,
 ): Partial<SinkRunnerOptions> {
   const problems: string[] = [];
   const out: Partial<SinkRunnerOptions> = {};
@@ -79,6 +86,8 @@ export function runnerSettings(
   }
   const filter = parseRecordFilter(cfg.options, problems);
   if (filter !== undefined) out.filter = filter;
+  const spoolOptions = resolveSpoolOptions(cfg.name, spool, cfg.options, problems);
+  if (spoolOptions !== undefined) out.spool = spoolOptions;
   if (problems.length > 0) {
     throw new SinkError(`sink ${cfg.name}: ${problems.join("; ")}`, {
       code: "sink_config",

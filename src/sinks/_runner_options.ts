@@ -8,6 +8,7 @@ import { type BackoffOptions, resolveBackoff } from "./backoff.ts";
 import type { SinkDeps } from "./contract.ts";
 import { type BreakerOptions, DEFAULT_BREAKER } from "./_breaker.ts";
 import type { RecordFilter } from "./_filter.ts";
+import type { SpoolOptions } from "../spool/options.ts";
 
 /** How a runner batches, queues and retries. */
 export interface SinkRunnerOptions {
@@ -33,16 +34,22 @@ export interface SinkRunnerOptions {
   closeGraceMs?: number;
   /** Source of jitter in [0, 1). @default Math.random */
   random?: () => number;
+  /**
+   * A durable spool for batches the sink cannot take (breaker open, retries exhausted, queue
+   * over half full, shutdown deadline), replayed in order. @default none: those batches drop
+   */
+  spool?: SpoolOptions;
 }
 
 /** Options with every default filled in and checked. */
 export type ResolvedRunnerOptions =
-  & Required<Omit<SinkRunnerOptions, "backoff" | "breaker" | "log" | "filter">>
+  & Required<Omit<SinkRunnerOptions, "backoff" | "breaker" | "log" | "filter" | "spool">>
   & {
     backoff: BackoffOptions;
     breaker: BreakerOptions;
     log?: SinkDeps["log"];
     filter?: RecordFilter;
+    spool?: SpoolOptions;
   };
 
 /** Error for runner options out of range. */
@@ -83,6 +90,7 @@ export function resolveRunnerOptions(options: SinkRunnerOptions): ResolvedRunner
     breaker: resolveBreaker(options.breaker),
     log: options.log,
     filter: options.filter,
+    spool: options.spool,
   };
 }
 

@@ -3,9 +3,13 @@
  * bounded in-flight batches, retry with exponential backoff and full jitter, a circuit breaker
  * (while open, batches wait in the bounded queue instead of hammering the sink), drop accounting
  * by reason, rate-limited logs, and a deadline-bound drain at shutdown.
+ * With a spool (`_spooling.ts`), batches it cannot deliver — breaker open, retries exhausted,
+ * ready batches past half the queue, the shutdown deadline — go to disk instead of being
+ * dropped; while the spool holds anything, new batches follow them there, and replay delivers
+ * them in order (also after a restart).
  * Runs in the pipeline worker. `push()` never blocks, awaits or throws; a full queue drops the
  * newest record with a count. Never retries a fatal error, never sleeps past a drain deadline.
- * Emits (via `stats()`): the numbers behind telemetry_sink_* metrics.
+ * Emits (via `stats()`): the numbers behind telemetry_sink_* and telemetry_spool_* metrics.
  * @module
  */
 
@@ -25,6 +29,8 @@ import {
   type SinkRunnerOptions,
 } from "./_runner_options.ts";
 import { sleep, withTimeout } from "./_timers.ts";
+import { SpoolLink } from "./_spooling.ts";
+import type { SpoolSettings } from "../spool/options.ts";
 
 export { DROP_REASONS, WRITE_SECONDS_BUCKETS } from "./_accounting.ts";
 export type { DropReason, SinkStats } from "./_accounting.ts";
@@ -32,6 +38,7 @@ export type { BreakerOptions, BreakerState } from "./_breaker.ts";
 export { RUNNER_KEYS, sinkOwnOptions } from "./_runner_config.ts";
 export { SinkRunnerOptionsError } from "./_runner_options.ts";
 export type { SinkRunnerOptions } from "./_runner_options.ts";
+export type { SpoolStats } from "../spool/spool.ts";
 
 /**
  * Result of `drain()`: `complete` is false when records were dropped at the deadline or
@@ -84,6 +91,7 @@ export class SinkRunner {
   #abort = new AbortController();
   #idleWaiters: (() => void)[] = [];
   #breaker: CircuitBreaker;
+  #spool: SpoolLink | undefined;
 
   constructor(sink: Sink, options: SinkRunnerOptions) {
     this.#o = resolveRunnerOptions(options);
@@ -93,9 +101,19 @@ export class SinkRunner {
     this.#breaker = new CircuitBreaker(this.#o.breaker, this.#onBreakerEvent);
   }
 
-  /** Open the sink; writes start once it resolves (records pushed before wait in the queue). */
+  /**
+   * Open the spool (recovering what an earlier run left) and the sink; writes start once it
+   * resolves (records pushed before wait in the queue).
+   */
   async open(): Promise<void> {
-    await this.#sink.open();
+    if (this.#o.spool !== undefined) this.#spool = await this.#openSpool();
+    try {
+      await this.#sink.open();
+    } catch (e) {
+      this.#spool?.stopReplay();
+      await this.#spool?.close();
+      throw e;
+    }
     this.#opened = true;
     if (this.#o.filter !== undefined) {
       this.#log.report("filter", "info", "sink receives only matching records", {
@@ -154,13 +172,29 @@ export class SinkRunner {
       breakerOpens: this.#breaker.opens,
       inFlightBatches: this.#inFlight.size,
       queueCapacityRecords: this.#o.maxQueueRecords,
+      spool: this.#spool?.stats() ?? null,
     };
+  }
+
+  #openSpool(): Promise<SpoolLink> {
+    return SpoolLink.open(this.#o.spool!, {
+      sink: this.#sink,
+      acct: this.#acct,
+      breaker: this.#breaker,
+      log: this.#log,
+      options: this.#o,
+      canReplay: () => this.#opened && this.#state === "running" && this.#inFlight.size === 0,
+      onChange: () => this.#pump(),
+      logLine: (level, msg, fields) =>
+        (this.#o.log ?? defaultLog)(level, msg, { sink: this.name, ...fields }),
+    });
   }
 
   async #drainOnce(deadlineMs: number): Promise<DrainResult> {
     this.#state = "draining";
     this.#deadline = performance.now() + Math.max(0, deadlineMs);
     this.#cut();
+    if (this.#spool !== undefined) return await this.#drainToSpool(this.#spool, deadlineMs);
     this.#breaker.probeNow();
     this.#pump();
     const inTime = this.#opened && await this.#waitIdle(Math.max(0, deadlineMs));
@@ -170,6 +204,45 @@ export class SinkRunner {
     this.#state = "closed";
     this.#log.flush();
     return { complete: inTime && closed && this.#deadlineDrops === 0 };
+  }
+
+  /**
+   * Drain with a spool: a healthy sink gets until the deadline (less a reserve for spooling);
+   * an unhealthy one (breaker not closed, or a backlog on disk) none. What is left in memory
+   * then goes to the spool, which is synced and closed; the next run replays it.
+   */
+  async #drainToSpool(spool: SpoolLink, deadlineMs: number): Promise<DrainResult> {
+    spool.stopReplay();
+    const reserve = Math.min(1000, deadlineMs / 4);
+    const healthy = this.#breaker.state === "closed" && !spool.active;
+    if (healthy) {
+      this.#pump();
+      if (this.#opened) await this.#waitIdle(Math.max(0, deadlineMs - reserve));
+    }
+    this.#abort.abort();
+    for (const job of [...this.#ready.splice(0), ...this.#inFlight]) {
+      if (!job.settled) this.#toSpool(job);
+    }
+    const dropsBefore = this.#spoolDrops();
+    const left = Math.max(0, this.#deadline - performance.now()) + this.#o.closeGraceMs;
+    const synced = await withTimeout(
+      spool.close().then(() => "ok" as const, (e: unknown) => {
+        this.#log.report("spool_close", "error", "spool close failed", { error: String(e) });
+        return "failed" as const;
+      }),
+      left,
+    );
+    this.#breaker.dispose();
+    const closed = this.#opened && await this.#closeSink();
+    this.#state = "closed";
+    this.#log.flush();
+    const lost = this.#spoolDrops() - dropsBefore;
+    return { complete: synced === "ok" && closed && lost === 0 };
+  }
+
+  #spoolDrops(): number {
+    const d = this.#acct.snapshot().droppedRecords;
+    return d.spool_full + d.spool_io;
   }
 
   #onBreakerEvent = (e: BreakerEvent): void => {
@@ -216,26 +289,54 @@ export class SinkRunner {
 
   #pump(): void {
     if (!this.#opened) return;
+    if (this.#spool !== undefined && this.#state === "running" && this.#shouldSpool()) {
+      for (const job of this.#ready.splice(0)) this.#toSpool(job);
+    }
     while (this.#inFlight.size < this.#o.maxInFlight && this.#ready.length > 0) {
       const job = this.#ready.shift()!;
       this.#inFlight.add(job);
       void this.#deliver(job);
     }
+    this.#spool?.kick();
     this.#checkIdle();
+  }
+
+  /** Ready batches go to the spool: it has a backlog, the sink is failing, or memory is half full. */
+  #shouldSpool(): boolean {
+    if (this.#ready.length === 0) return false;
+    if (this.#spool!.active || this.#breaker.state !== "closed") return true;
+    let ready = 0;
+    for (const job of this.#ready) ready += job.batch.records.length;
+    return ready > this.#o.maxQueueRecords / 2;
+  }
+
+  /** Hand a job's batch to the spool (the books move when it is on disk). */
+  #toSpool(job: Job): void {
+    job.settled = true;
+    this.#spool!.append(job.batch, job.events);
   }
 
   async #deliver(job: Job): Promise<void> {
     try {
       for (;;) {
-        const admitted = this.#admitted(job);
-        if (admitted !== true && !(await admitted)) break;
+        if (this.#spool !== undefined) {
+          if (job.settled || this.#abort.signal.aborted) break;
+          // A batch the breaker holds back goes to disk rather than waiting in memory.
+          if (!this.#breaker.tryAcquire()) {
+            this.#toSpool(job);
+            break;
+          }
+        } else {
+          const admitted = this.#admitted(job);
+          if (admitted !== true && !(await admitted)) break;
+        }
         if (await this.#attempt(job) !== "retry") break;
         // While the breaker is not closed the gate does the waiting; no budget is spent.
         if (this.#breaker.state !== "closed") continue;
         const backoff = backoffDelayMs(job.retries, this.#o.backoff, this.#o.random);
         const delay = Math.max(backoff, job.retryAfterMs);
         if (performance.now() + delay > this.#deadline) {
-          this.#settle(job, "shutdown_deadline");
+          this.#giveUp(job, "shutdown_deadline");
           break;
         }
         job.retries++;
@@ -311,9 +412,22 @@ export class SinkRunner {
       return "retry";
     }
     const reason: DropReason = retryable ? "retries_exhausted" : "fatal";
-    this.#settle(job, reason);
-    this.#log.report(reason, "error", "sink dropped a batch", fields);
+    if (this.#giveUp(job, reason)) {
+      this.#log.report("spooled", "warn", "sink retries exhausted; batch spooled", fields);
+    } else {
+      this.#log.report(reason, "error", "sink dropped a batch", fields);
+    }
     return "done";
+  }
+
+  /** Spool the job when there is a spool and the sink may take it later; else drop it. */
+  #giveUp(job: Job, reason: DropReason): boolean {
+    if (this.#spool !== undefined && reason !== "fatal" && this.#state !== "closed") {
+      this.#toSpool(job);
+      return true;
+    }
+    this.#settle(job, reason);
+    return false;
   }
 
   #settle(job: Job, reason: DropReason): void {
@@ -324,6 +438,7 @@ export class SinkRunner {
 
   #checkIdle(): void {
     if (this.#ready.length > 0 || this.#inFlight.size > 0 || this.#pending.length > 0) return;
+    if (this.#spool?.busy) return;
     for (const wake of this.#idleWaiters.splice(0)) wake();
   }
 
@@ -382,10 +497,11 @@ export function createSinkRunner(
   sink: Sink,
   cfg: Pick<SinkConfig, "batchSize" | "flushIntervalMs"> & Partial<SinkConfig>,
   options: Partial<SinkRunnerOptions> = {},
+  spool?: SpoolSettings,
 ): SinkRunner {
-  const fromConfig = cfg.options === undefined
+  const fromConfig = cfg.options === undefined && spool === undefined
     ? {}
-    : runnerSettings({ name: cfg.name ?? sink.name, options: cfg.options });
+    : runnerSettings({ name: cfg.name ?? sink.name, options: cfg.options ?? {} }, spool);
   return new SinkRunner(sink, {
     ...fromConfig,
     ...options,

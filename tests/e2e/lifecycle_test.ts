@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type AgentProcess, startAgent } from "../helpers/agent.ts";
+import { startAgent } from "../helpers/agent.ts";
 import { connectV1, connectV2 } from "../helpers/proxy_client.ts";
 import {
   type JsonObject,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type EventName, type Frame, FrameDecoder, frameV2, FramingError, MSG } from "./frames.ts";
+import { type EventName, type Frame, FrameDecoder, frameV2, MSG } from "./frames.ts";
 import {
   AnswerError,
   checkAgentResponse,
