@@ -87,7 +87,7 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     },
   );
   worker?.addEventListener("message", (e: MessageEvent<FromWorker>) => {
-    if (e.data.type === "consumed") handoff.consumed();
+    if (e.data.type === "consumed") handoff.consumed(e.data.buf, e.data.index);
     else if (e.data.type === "snapshot") snapshots.resolve(e.data.id, e.data.snapshot);
   });
   const identity = { agentId: "telemetry", name: "Telemetry", version: VERSION };

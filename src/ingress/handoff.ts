@@ -18,6 +18,8 @@ const MIN_BUFFER = 64 * 1024;
 /** Ceiling on bytes waiting in the hand-off, whatever the event count. */
 export const HANDOFF_MAX_BYTES = 256 * 1024 * 1024;
 const MAX_POSTED = 2;
+/** Buffers kept for reuse (each kind). */
+const POOL_SIZE = 4;
 
 /** Message to the worker: `count` events; bodies in `buf`, described by `index`. */
 export interface HandoffBatch {
@@ -56,6 +58,8 @@ export class Handoff {
   /** Sealed batches not yet posted, and in-order control steps (see `inOrder`). */
   #waiting: (OpenBatch | Control)[] = [];
   #posted: number[] = [];
+  #bufPool: Uint8Array[] = [];
+  #indexPool: Float64Array[] = [];
   #queuedEvents = 0;
   #queuedBytes = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -107,11 +111,20 @@ export class Handoff {
     this.#pump();
   }
 
-  /** The worker finished the oldest posted batch. */
-  consumed(): void {
+  /**
+   * The worker finished the oldest posted batch. It may hand the batch's buffers back: they are
+   * kept (a few) and reused, so the steady state allocates nothing on the ack path's thread.
+   */
+  consumed(buf?: ArrayBuffer, index?: Float64Array): void {
     const n = this.#posted.shift();
     if (n === undefined) return;
     this.#queuedEvents -= n;
+    if (buf && buf.byteLength === MIN_BUFFER && this.#bufPool.length < POOL_SIZE) {
+      this.#bufPool.push(new Uint8Array(buf));
+    }
+    if (index && index.length === this.#indexLength && this.#indexPool.length < POOL_SIZE) {
+      this.#indexPool.push(index);
+    }
     this.#pump();
   }
 
@@ -142,13 +155,18 @@ export class Handoff {
     return !full();
   }
 
-  /** Close the open batch, trimmed to what it holds so a queue of small batches stays small. */
+  /**
+   * Close the open batch. One that has to wait (the worker holds two already) is trimmed to what
+   * it holds, so a queue of small batches stays small; one posted at once keeps its buffers,
+   * which the worker hands back for reuse.
+   */
   #seal(post = true): void {
     const b = this.#open;
     if (b.count === 0) return;
-    if (b.used * 2 < b.buf.length) b.buf = b.buf.slice(0, b.used);
+    const waits = !post || this.#posted.length >= MAX_POSTED || this.#waiting.length > 0;
+    if (waits && b.used * 2 < b.buf.length) b.buf = b.buf.slice(0, b.used);
     const indexLength = b.count * INDEX_STRIDE;
-    if (indexLength * 2 < b.index.length) b.index = b.index.slice(0, indexLength);
+    if (waits && indexLength * 2 < b.index.length) b.index = b.index.slice(0, indexLength);
     this.#waiting.push(b);
     this.#open = this.#newBatch(MIN_BUFFER);
     if (post) this.#pump();
@@ -189,11 +207,16 @@ export class Handoff {
   }
 
   #newBatch(bytes: number): OpenBatch {
+    const pooled = bytes <= MIN_BUFFER ? this.#bufPool.pop() : undefined;
     return {
-      buf: new Uint8Array(bytes),
+      buf: pooled ?? new Uint8Array(bytes),
       used: 0,
-      index: new Float64Array(this.#cfg.batchEvents * INDEX_STRIDE),
+      index: this.#indexPool.pop() ?? new Float64Array(this.#indexLength),
       count: 0,
     };
+  }
+
+  get #indexLength(): number {
+    return this.#cfg.batchEvents * INDEX_STRIDE;
   }
 }

@@ -25,6 +25,6 @@ export type ToWorker =
 export type FromWorker =
   | { type: "ready" }
   | { type: "init_failed"; error: string }
-  | { type: "consumed" }
+  | { type: "consumed"; buf: ArrayBuffer; index: Float64Array }
   | { type: "snapshot"; id: number; snapshot: WorkerSnapshot }
   | { type: "drained"; complete: boolean };

@@ -31,7 +31,11 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, faultDelayMs);
       }
       pipeline?.ingest(m);
-      return post({ type: "consumed" });
+      // Nothing decoded keeps a view into the batch (see decode.ts): hand the buffers back.
+      return self.postMessage(
+        { type: "consumed", buf: m.buf, index: m.index } satisfies FromWorker,
+        [m.buf, m.index.buffer as ArrayBuffer],
+      );
     case "snapshot":
       if (pipeline) post({ type: "snapshot", id: m.id, snapshot: pipeline.snapshot() });
       return;

@@ -110,7 +110,9 @@ function parseJson(body: Uint8Array, what: string): unknown {
 
 function parseMsgpack(body: Uint8Array, what: string): unknown {
   try {
-    return decodeMsgpack(body);
+    // Decode from a copy: msgpack `bin` values come back as views into their input, and the
+    // batch buffer goes back to the ack path for reuse once the batch is processed.
+    return decodeMsgpack(body.slice());
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     throw new DecodeError(`Cannot decode ${what}: invalid MessagePack (${reason})`, { cause });
