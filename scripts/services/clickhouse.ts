@@ -11,6 +11,8 @@
  * @module
  */
 
+import { alive, freePorts, readRecorded, run, stopRecorded, terminate } from "./_process.ts";
+
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "");
@@ -50,12 +52,14 @@ export interface ClickHouseServer {
 export async function ensureClickHouse(): Promise<void> {
   if (await onPath("clickhouse-server") && await onPath("clickhouse-client")) return;
   const env = { DEBIAN_FRONTEND: "noninteractive" };
-  await run("apt-get", ["update", "-qq"], "apt-get update (needs root and Debian mirrors)", env);
+  await run("apt-get", ["update", "-qq"], {
+    what: "apt-get update (needs root and Debian mirrors)",
+    env,
+  });
   await run(
     "apt-get",
     ["install", "-y", "-q", "--no-install-recommends", "clickhouse-server", "clickhouse-client"],
-    "installing clickhouse-server and clickhouse-client from Debian",
-    env,
+    { what: "installing clickhouse-server and clickhouse-client from Debian", env },
   );
   if (!await onPath("clickhouse-server")) {
     throw new Error("clickhouse-server is still not on PATH after apt-get install");
@@ -84,7 +88,7 @@ export async function startClickHouse(): Promise<ClickHouseServer> {
     if (child === undefined) return;
     const c = child;
     child = undefined;
-    await terminate(c, signal);
+    await terminate(c, signal, STOP_KILL_AFTER_MS);
   };
   try {
     await startServer();
@@ -123,7 +127,7 @@ export async function startClickHouse(): Promise<ClickHouseServer> {
 /** `clickhouse-client --query` against a local server; throws with its stderr on failure. */
 export function clickhouseClient(tcpPort: number, sql: string): Promise<string> {
   const args = ["--host", "127.0.0.1", "--port", String(tcpPort), "--multiquery", "--query", sql];
-  return run("clickhouse-client", args, `clickhouse-client: ${sql.slice(0, 200)}`);
+  return run("clickhouse-client", args, { what: `clickhouse-client: ${sql.slice(0, 200)}` });
 }
 
 async function writeConfig(dir: string, httpPort: number, tcpPort: number): Promise<void> {
@@ -232,83 +236,15 @@ async function pingOk(port: number): Promise<boolean> {
   }
 }
 
-/** `signal` (SIGTERM: clean shutdown), SIGKILL after 15 s. */
-async function terminate(child: Deno.ChildProcess, signal: Deno.Signal): Promise<void> {
-  try {
-    child.kill(signal);
-  } catch {
-    return; // already exited
-  }
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // exited meanwhile
-    }
-  }, STOP_KILL_AFTER_MS);
-  await child.status;
-  clearTimeout(timer);
-}
-
-/** `n` distinct free loopback ports (bound then released). */
-async function freePorts(n: number): Promise<number[]> {
-  const listeners = Array.from(
-    { length: n },
-    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
-  );
-  const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
-  for (const l of listeners) l.close();
-  await Promise.resolve();
-  return ports;
-}
-
 async function onPath(cmd: string): Promise<boolean> {
   const out = await new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })
     .output();
   return out.success;
 }
 
-async function run(
-  cmd: string,
-  args: string[],
-  what: string,
-  env: Record<string, string> = {},
-): Promise<string> {
-  let out: Deno.CommandOutput;
-  try {
-    out = await new Deno.Command(cmd, {
-      args,
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .output();
-  } catch (e) {
-    throw new Error(`${what}: cannot run ${cmd} (${(e as Error).message}); is it installed?`);
-  }
-  const text = new TextDecoder().decode(out.stdout);
-  if (!out.success) {
-    const err = new TextDecoder().decode(out.stderr);
-    throw new Error(
-      `${what}: ${cmd} exited with ${out.code}\n${text.slice(-2000)}${err.slice(-3000)}`,
-    );
-  }
-  return text;
-}
-
-function alive(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT");
-    return true;
-  } catch {
-    return false; // no such process
-  }
-}
-
 /** `start`: a detached server whose pid and ports go to .cache/clickhouse/by-hand.json. */
 async function startByHand(): Promise<void> {
-  const state = await readState();
+  const state = await readRecorded(STATE_FILE);
   if (state && alive(state.pid)) {
     console.log(`ClickHouse is already running:\n${JSON.stringify(state, null, 2)}`);
     return;
@@ -333,35 +269,10 @@ async function startByHand(): Promise<void> {
   Deno.exit(0);
 }
 
-async function stopByHand(): Promise<void> {
-  const state = await readState();
-  if (!state) return console.log("ClickHouse is not running (no state file)");
-  if (alive(state.pid)) {
-    Deno.kill(state.pid, "SIGTERM");
-    const t0 = performance.now();
-    while (alive(state.pid) && performance.now() - t0 < STOP_KILL_AFTER_MS) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    if (alive(state.pid)) Deno.kill(state.pid, "SIGKILL");
-  }
-  await Deno.remove(state.dir, { recursive: true }).catch(() => {});
-  await Deno.remove(STATE_FILE);
-  console.log(`stopped ClickHouse (pid ${state.pid})`);
-}
-
-async function readState(): Promise<{ pid: number; dir: string } | null> {
-  try {
-    return JSON.parse(await Deno.readTextFile(STATE_FILE));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-}
-
 if (import.meta.main) {
   const cmd = Deno.args[0];
   if (cmd === "start") await startByHand();
-  else if (cmd === "stop") await stopByHand();
+  else if (cmd === "stop") await stopRecorded(STATE_FILE, "ClickHouse", STOP_KILL_AFTER_MS);
   else {
     console.error("usage: deno run -A scripts/services/clickhouse.ts start|stop");
     Deno.exit(2);

@@ -16,6 +16,8 @@
  * @module
  */
 
+import { alive, freePorts, run, stopRecorded } from "./_process.ts";
+
 import { fileURLToPath } from "node:url";
 
 /** The broker version fetched from Maven Central. */
@@ -73,7 +75,7 @@ export async function ensureKafkaJars(): Promise<string> {
     "dependency:copy-dependencies",
     `-DoutputDirectory=${libs}`,
     "-DincludeScope=runtime",
-  ], "resolving the Kafka broker jars with Maven (needs mvn and Maven Central)");
+  ], { what: "resolving the Kafka broker jars with Maven (needs mvn and Maven Central)" });
   await Deno.writeTextFile(marker, new Date().toISOString());
   return `${libs}/*`;
 }
@@ -243,7 +245,7 @@ async function formatStorage(classpath: string, dir: string): Promise<void> {
     "-c",
     `${dir}/server.properties`,
     ...scram,
-  ], "formatting the Kafka storage (kafka.tools.StorageTool)");
+  ], { what: "formatting the Kafka storage (kafka.tools.StorageTool)" });
 }
 
 async function ensureCertificate(): Promise<void> {
@@ -272,7 +274,7 @@ async function ensureCertificate(): Promise<void> {
     "PKCS12",
     "-storepass",
     "broker-pass",
-  ], "making the broker's TLS certificate (keytool)");
+  ], { what: "making the broker's TLS certificate (keytool)" });
   const out = await run("keytool", [
     "-exportcert",
     "-rfc",
@@ -282,7 +284,7 @@ async function ensureCertificate(): Promise<void> {
     `${dir}/broker.p12`,
     "-storepass",
     "broker-pass",
-  ], "exporting the broker's certificate");
+  ], { what: "exporting the broker's certificate" });
   await Deno.writeTextFile(`${dir}/ca.pem`, out);
   // Publish both files at once; a concurrent maker loses the rename and keeps the winner's.
   await Deno.rename(dir, TLS_DIR).catch(async (e) => {
@@ -352,36 +354,6 @@ function pom(): string {
 `;
 }
 
-/** `n` distinct free loopback ports (bound then released). */
-async function freePorts(n: number): Promise<number[]> {
-  const listeners = Array.from(
-    { length: n },
-    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
-  );
-  const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
-  for (const l of listeners) l.close();
-  await Promise.resolve();
-  return ports;
-}
-
-async function run(cmd: string, args: string[], what: string): Promise<string> {
-  let out: Deno.CommandOutput;
-  try {
-    out = await new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "piped" })
-      .output();
-  } catch (e) {
-    throw new Error(`${what}: cannot run ${cmd} (${(e as Error).message}); is it installed?`);
-  }
-  const text = new TextDecoder().decode(out.stdout);
-  if (!out.success) {
-    const err = new TextDecoder().decode(out.stderr);
-    throw new Error(
-      `${what}: ${cmd} exited with ${out.code}\n${text.slice(-3000)}${err.slice(-3000)}`,
-    );
-  }
-  return text;
-}
-
 async function exists(path: string): Promise<boolean> {
   try {
     await Deno.stat(path);
@@ -410,32 +382,10 @@ async function startByHand(): Promise<void> {
   Deno.exit(0);
 }
 
-async function stopByHand(): Promise<void> {
-  if (!(await exists(STATE_FILE))) return console.log("Kafka is not running (no state file)");
-  const state = JSON.parse(await Deno.readTextFile(STATE_FILE));
-  if (alive(state.pid)) {
-    Deno.kill(state.pid, "SIGTERM");
-    for (let i = 0; i < 200 && alive(state.pid); i++) await new Promise((r) => setTimeout(r, 100));
-    if (alive(state.pid)) Deno.kill(state.pid, "SIGKILL");
-  }
-  await Deno.remove(state.dir, { recursive: true }).catch(() => {});
-  await Deno.remove(STATE_FILE);
-  console.log(`Kafka stopped (pid ${state.pid})`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT");
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 if (import.meta.main) {
   const cmd = Deno.args[0];
   if (cmd === "start") await startByHand();
-  else if (cmd === "stop") await stopByHand();
+  else if (cmd === "stop") await stopRecorded(STATE_FILE, "Kafka", 20_000);
   else if (cmd === "status") {
     console.log(
       await exists(STATE_FILE) ? await Deno.readTextFile(STATE_FILE) : "Kafka is not running",

@@ -13,6 +13,8 @@
  * @module
  */
 
+import { alive, readRecorded, run, stopRecorded, terminate } from "./_process.ts";
+
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "");
@@ -90,7 +92,7 @@ export async function startSeaweed(): Promise<SeaweedServer> {
     if (child === undefined) return;
     const c = child;
     child = undefined;
-    await terminate(c, signal);
+    await terminate(c, signal, STOP_KILL_AFTER_MS);
   };
   try {
     await startServer();
@@ -223,23 +225,6 @@ async function writable(filerPort: number): Promise<boolean> {
   }
 }
 
-async function terminate(child: Deno.ChildProcess, signal: Deno.Signal): Promise<void> {
-  try {
-    child.kill(signal);
-  } catch {
-    return; // already exited
-  }
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // exited meanwhile
-    }
-  }, STOP_KILL_AFTER_MS);
-  await child.status;
-  clearTimeout(timer);
-}
-
 /** Four HTTP ports whose port + 10000 (their gRPC port) is free as well. */
 function weedPorts(): WeedPorts {
   const picked: number[] = [];
@@ -276,43 +261,8 @@ async function works(path: string): Promise<boolean> {
   }
 }
 
-async function run(
-  cmd: string,
-  args: string[],
-  opts: { what: string; cwd?: string; env?: Record<string, string> },
-): Promise<string> {
-  let out: Deno.CommandOutput;
-  try {
-    out = await new Deno.Command(cmd, {
-      args,
-      cwd: opts.cwd,
-      env: opts.env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  } catch (e) {
-    throw new Error(`${opts.what}: cannot run ${cmd} (${(e as Error).message}); is Go installed?`);
-  }
-  const text = new TextDecoder().decode(out.stdout);
-  if (!out.success) {
-    const err = new TextDecoder().decode(out.stderr);
-    throw new Error(`${opts.what}: ${cmd} exited with ${out.code}\n${err.slice(-3000)}`);
-  }
-  return text;
-}
-
-function alive(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT");
-    return true;
-  } catch {
-    return false; // no such process
-  }
-}
-
 async function startByHand(): Promise<void> {
-  const state = await readState();
+  const state = await readRecorded(STATE_FILE);
   if (state && alive(state.pid)) {
     console.log(`SeaweedFS is already running:\n${JSON.stringify(state, null, 2)}`);
     return;
@@ -335,31 +285,6 @@ async function startByHand(): Promise<void> {
   Deno.exit(0);
 }
 
-async function stopByHand(): Promise<void> {
-  const state = await readState();
-  if (!state) return console.log("SeaweedFS is not running (no state file)");
-  if (alive(state.pid)) {
-    Deno.kill(state.pid, "SIGTERM");
-    const t0 = performance.now();
-    while (alive(state.pid) && performance.now() - t0 < STOP_KILL_AFTER_MS) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    if (alive(state.pid)) Deno.kill(state.pid, "SIGKILL");
-  }
-  await Deno.remove(state.dir, { recursive: true }).catch(() => {});
-  await Deno.remove(STATE_FILE);
-  console.log(`stopped SeaweedFS (pid ${state.pid})`);
-}
-
-async function readState(): Promise<{ pid: number; dir: string } | null> {
-  try {
-    return JSON.parse(await Deno.readTextFile(STATE_FILE));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-}
-
 if (import.meta.main) {
   const cmd = Deno.args[0];
   if (cmd === "build") {
@@ -368,7 +293,7 @@ if (import.meta.main) {
       buildSeconds > 0 ? `built ${path} in ${buildSeconds.toFixed(0)} s` : `${path} is cached`,
     );
   } else if (cmd === "start") await startByHand();
-  else if (cmd === "stop") await stopByHand();
+  else if (cmd === "stop") await stopRecorded(STATE_FILE, "SeaweedFS", STOP_KILL_AFTER_MS);
   else {
     console.error("usage: seaweedfs.ts build | start | stop");
     Deno.exit(2);

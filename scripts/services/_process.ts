@@ -1,0 +1,114 @@
+/**
+ * What the service scripts (Kafka, ClickHouse, SeaweedFS) share: running a tool and reporting
+ * its output on failure, checking and stopping processes, free loopback ports, and the
+ * by-hand `stop` of a detached server recorded in a state file. Test and operator tooling only.
+ * @module
+ */
+
+export interface RunOptions {
+  /** What the command is for, named in the error when it fails. */
+  what: string;
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
+/** Run `cmd` to completion; its stdout, or an error carrying its last output and exit code. */
+export async function run(cmd: string, args: string[], opts: RunOptions): Promise<string> {
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command(cmd, {
+      args,
+      cwd: opts.cwd,
+      env: opts.env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (e) {
+    throw new Error(`${opts.what}: cannot run ${cmd} (${(e as Error).message}); is it installed?`);
+  }
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    const err = new TextDecoder().decode(out.stderr);
+    throw new Error(
+      `${opts.what}: ${cmd} exited with ${out.code}\n${text.slice(-2000)}${err.slice(-3000)}`,
+    );
+  }
+  return text;
+}
+
+/** Whether a process with this pid exists. */
+export function alive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return true;
+  } catch {
+    return false; // no such process
+  }
+}
+
+/** Send `signal`, then SIGKILL if the child is still there after `killAfterMs`. */
+export async function terminate(
+  child: Deno.ChildProcess,
+  signal: Deno.Signal,
+  killAfterMs: number,
+): Promise<void> {
+  try {
+    child.kill(signal);
+  } catch {
+    return; // already exited
+  }
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // exited meanwhile
+    }
+  }, killAfterMs);
+  await child.status;
+  clearTimeout(timer);
+}
+
+/** `n` distinct free loopback ports (bound, then released). */
+export async function freePorts(n: number): Promise<number[]> {
+  const listeners = Array.from(
+    { length: n },
+    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
+  );
+  const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
+  for (const l of listeners) l.close();
+  await Promise.resolve();
+  return ports;
+}
+
+/**
+ * `stop` for a server started detached by `start`: its `{pid, dir}` are in `stateFile`.
+ * SIGTERM, SIGKILL after `killAfterMs`, then its directory and the state file are removed.
+ */
+export async function stopRecorded(stateFile: string, name: string, killAfterMs: number) {
+  const state = await readRecorded(stateFile);
+  if (!state) return console.log(`${name} is not running (no state file)`);
+  if (alive(state.pid)) {
+    Deno.kill(state.pid, "SIGTERM");
+    const t0 = performance.now();
+    while (alive(state.pid) && performance.now() - t0 < killAfterMs) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (alive(state.pid)) Deno.kill(state.pid, "SIGKILL");
+  }
+  await Deno.remove(state.dir, { recursive: true }).catch(() => {});
+  await Deno.remove(stateFile);
+  console.log(`stopped ${name} (pid ${state.pid})`);
+}
+
+/** The `{pid, dir, …}` a by-hand `start` recorded, or null when there is none. */
+export async function readRecorded(
+  stateFile: string,
+): Promise<{ pid: number; dir: string } | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(stateFile));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
