@@ -13,7 +13,8 @@ import {
   WRITER_PASSWORD,
 } from "../../scripts/services/clickhouse.ts";
 import { AgentStartError, startAgent } from "../helpers/agent.ts";
-import { connectV2, type V2Client } from "../helpers/proxy_client.ts";
+import { connectV2 } from "../helpers/proxy_client.ts";
+import { sendLifecycles } from "../helpers/lifecycles.ts";
 import { requestHeadersEvent, responseHeadersEvent } from "../helpers/proxy_encode.ts";
 
 function sinkBlock(ch: ClickHouseServer, opts: string): string {
@@ -23,37 +24,6 @@ function sinkBlock(ch: ClickHouseServer, opts: string): string {
     password "${WRITER_PASSWORD}"
     ${opts}
 }`;
-}
-
-/** Send `n` lifecycles (request + response headers), `window` per write, each answered. */
-async function sendLifecycles(c: V2Client, prefix: string, n: number, window = 100): Promise<void> {
-  for (let i = 0; i < n; i += window) {
-    const ids: string[] = [];
-    const frames: Uint8Array[] = [];
-    for (let j = i; j < Math.min(n, i + window); j++) {
-      const cid = `${prefix}${j}`;
-      ids.push(cid);
-      frames.push(c.eventFrame("request_headers", requestHeadersEvent(cid), cid));
-      frames.push(
-        c.eventFrame("response_headers", responseHeadersEvent(cid, j % 10 === 0 ? 503 : 200), cid),
-      );
-    }
-    await c.write(concat(frames));
-    for (const cid of ids) {
-      await c.answer(cid);
-      await c.answer(cid);
-    }
-  }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 async function waitRows(ch: ClickHouseServer, sql: string, want: number, limitMs = 20_000) {

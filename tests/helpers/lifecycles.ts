@@ -6,6 +6,7 @@
  * @module
  */
 
+import { concat } from "./frames.ts";
 import type { V2Client } from "./proxy_client.ts";
 import { requestHeadersEvent, responseHeadersEvent } from "./proxy_encode.ts";
 
@@ -74,14 +75,4 @@ export async function waitCount(
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
