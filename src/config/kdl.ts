@@ -454,3 +454,16 @@ class Parser {
     return out;
   }
 }
+
+/** Properties (as one-argument nodes) and children of `node`, in file order. */
+export function entriesOf(node: KdlNode): KdlNode[] {
+  const props = Object.entries(node.props).map(([name, value]): KdlNode => ({
+    name,
+    args: [value],
+    props: {},
+    children: [],
+    pos: value.pos,
+  }));
+  const all = [...props, ...node.children];
+  return all.sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
+}

@@ -39,6 +39,7 @@ import { redactionSection } from "../redact/config.ts";
 import type { Check } from "./defaults.ts";
 import type { ConfigIssue, ConfigIssueCode } from "./errors.ts";
 import {
+  entriesOf,
   type KdlNode,
   type KdlValue,
   parseKdl,
@@ -199,19 +200,6 @@ function agentType(value: PlainValue, pos: SourcePos, ctx: Ctx): void {
   const got = typeof value === "string" ? `"${value}"` : show(value);
   const hint = "this file configures the Telemetry agent only";
   ctx.add("config_invalid_value", "type", pos, `must be "telemetry", got ${got}`, hint);
-}
-
-/** Properties (as one-argument nodes) and children of `node`, in file order. */
-function entriesOf(node: KdlNode): KdlNode[] {
-  const props = Object.entries(node.props).map(([name, value]): KdlNode => ({
-    name,
-    args: [value],
-    props: {},
-    children: [],
-    pos: value.pos,
-  }));
-  const all = [...props, ...node.children];
-  return all.sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
 }
 
 /** Visit each entry of a block once; a repeated key is `config_duplicate`. */

@@ -21,7 +21,7 @@ import {
   show,
 } from "../config/defaults.ts";
 import type { ConfigIssueCode } from "../config/errors.ts";
-import { type KdlNode, plainValue, setOwn } from "../config/kdl.ts";
+import { entriesOf, type KdlNode, plainValue, setOwn } from "../config/kdl.ts";
 import type {
   RedactAction,
   RedactionConfig,
@@ -234,19 +234,6 @@ function entryValue(
     return undefined;
   }
   return ctx.take(checkValue(spec, plainValue(node.args[0])), path, node.pos);
-}
-
-/** Properties (as one-argument nodes) and children of `node`, in file order. */
-function entriesOf(node: KdlNode): KdlNode[] {
-  const props = Object.entries(node.props).map(([name, value]): KdlNode => ({
-    name,
-    args: [value],
-    props: {},
-    children: [],
-    pos: value.pos,
-  }));
-  const all = [...props, ...node.children];
-  return all.sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
 }
 
 /** `redaction` as JSON with the file's kebab-case names (for `--print-config`). */

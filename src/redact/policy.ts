@@ -13,6 +13,7 @@ import type {
   RedactionConfig,
   RedactionPreset,
 } from "../config/types.ts";
+import { REDACTION_FIELD_NAMES } from "../config/defaults.ts";
 import { usesHash } from "./config.ts";
 import { compilePattern, type LinearPattern } from "./linear_regex.ts";
 import {
@@ -71,17 +72,7 @@ export const DEFAULT_MAX_SCAN_CHARS = 8192;
 export const DEFAULT_IPV4_PREFIX = 24;
 export const DEFAULT_IPV6_PREFIX = 48;
 
-const FIELDS: readonly RedactionField[] = [
-  "path",
-  "query",
-  "referer",
-  "user-agent",
-  "host",
-  "request-headers",
-  "response-headers",
-  "correlation-id",
-  "error",
-];
+const FIELDS = REDACTION_FIELD_NAMES as readonly RedactionField[];
 
 /** The effective policy for a config section (`undefined`: no block, safe defaults). */
 export function resolvePolicy(cfg: RedactionConfig = {}): RedactionPolicy {
