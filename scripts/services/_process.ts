@@ -112,3 +112,22 @@ export async function readRecorded(
     throw e;
   }
 }
+
+/** A server process that can be stopped and started again (fault tests restart servers). */
+export function restartable(launch: () => Promise<Deno.ChildProcess>, killAfterMs: number) {
+  let child: Deno.ChildProcess | undefined;
+  return {
+    get running(): boolean {
+      return child !== undefined;
+    },
+    async start(): Promise<void> {
+      if (child === undefined) child = await launch();
+    },
+    async stop(signal: Deno.Signal = "SIGTERM"): Promise<void> {
+      if (child === undefined) return;
+      const c = child;
+      child = undefined;
+      await terminate(c, signal, killAfterMs);
+    },
+  };
+}

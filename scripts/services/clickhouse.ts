@@ -11,7 +11,15 @@
  * @module
  */
 
-import { alive, freePorts, readRecorded, run, stopRecorded, terminate } from "./_process.ts";
+import {
+  alive,
+  freePorts,
+  readRecorded,
+  restartable,
+  run,
+  stopRecorded,
+  terminate,
+} from "./_process.ts";
 
 import { fileURLToPath } from "node:url";
 
@@ -80,16 +88,9 @@ export async function startClickHouse(): Promise<ClickHouseServer> {
   const dir = await Deno.makeTempDir({ prefix: "telemetry-clickhouse-" });
   const [httpPort, tcpPort] = await freePorts(2);
   await writeConfig(dir, httpPort, tcpPort);
-  let child: Deno.ChildProcess | undefined;
-  const startServer = async () => {
-    if (child === undefined) child = await launch(dir, httpPort, false);
-  };
-  const stopServer = async (signal: Deno.Signal = "SIGTERM") => {
-    if (child === undefined) return;
-    const c = child;
-    child = undefined;
-    await terminate(c, signal, STOP_KILL_AFTER_MS);
-  };
+  const server = restartable(() => launch(dir, httpPort, false), STOP_KILL_AFTER_MS);
+  const startServer = server.start;
+  const stopServer = server.stop;
   try {
     await startServer();
   } catch (e) {
@@ -117,7 +118,7 @@ export async function startClickHouse(): Promise<ClickHouseServer> {
     killServer: () => stopServer("SIGKILL"),
     startServer,
     get running() {
-      return child !== undefined;
+      return server.running;
     },
     stop,
     [Symbol.asyncDispose]: stop,

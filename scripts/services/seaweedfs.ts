@@ -13,7 +13,7 @@
  * @module
  */
 
-import { alive, readRecorded, run, stopRecorded, terminate } from "./_process.ts";
+import { alive, readRecorded, restartable, run, stopRecorded, terminate } from "./_process.ts";
 
 import { fileURLToPath } from "node:url";
 
@@ -84,16 +84,9 @@ export async function startSeaweed(): Promise<SeaweedServer> {
   const dir = await Deno.makeTempDir({ prefix: "telemetry-seaweedfs-" });
   const ports = weedPorts();
   await writeConfig(dir);
-  let child: Deno.ChildProcess | undefined;
-  const startServer = async () => {
-    if (child === undefined) child = await launch(dir, ports, false);
-  };
-  const stopServer = async (signal: Deno.Signal = "SIGTERM") => {
-    if (child === undefined) return;
-    const c = child;
-    child = undefined;
-    await terminate(c, signal, STOP_KILL_AFTER_MS);
-  };
+  const server = restartable(() => launch(dir, ports, false), STOP_KILL_AFTER_MS);
+  const startServer = server.start;
+  const stopServer = server.stop;
   try {
     await startServer();
   } catch (e) {
@@ -110,7 +103,7 @@ export async function startSeaweed(): Promise<SeaweedServer> {
     stopServer: () => stopServer(),
     startServer,
     get running() {
-      return child !== undefined;
+      return server.running;
     },
     stop,
     [Symbol.asyncDispose]: stop,
