@@ -11,15 +11,7 @@
  * @module
  */
 
-import {
-  alive,
-  freePorts,
-  readRecorded,
-  restartable,
-  run,
-  stopRecorded,
-  terminate,
-} from "./_process.ts";
+import { alive, freePorts, readRecorded, restartable, run, stopRecorded } from "./_process.ts";
 
 import { fileURLToPath } from "node:url";
 

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { alive, readRecorded, restartable, run, stopRecorded, terminate } from "./_process.ts";
+import { alive, readRecorded, restartable, run, stopRecorded } from "./_process.ts";
 
 import { fileURLToPath } from "node:url";
 
