@@ -131,3 +131,27 @@ export function restartable(launch: () => Promise<Deno.ChildProcess>, killAfterM
     },
   };
 }
+
+/**
+ * Start a restartable server whose files live in `dir`: when the first start fails `dir` is
+ * removed; `dispose` kills the server and removes `dir`.
+ */
+export async function startInDir(
+  dir: string,
+  launch: () => Promise<Deno.ChildProcess>,
+  killAfterMs: number,
+) {
+  const server = restartable(launch, killAfterMs);
+  const removeDir = () => Deno.remove(dir, { recursive: true }).catch(() => {});
+  try {
+    await server.start();
+  } catch (e) {
+    await removeDir();
+    throw e;
+  }
+  const dispose = async () => {
+    await server.stop("SIGKILL");
+    await removeDir();
+  };
+  return { server, dispose };
+}

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { alive, freePorts, readRecorded, restartable, run, stopRecorded } from "./_process.ts";
+import { alive, freePorts, readRecorded, run, startInDir, stopRecorded } from "./_process.ts";
 
 import { fileURLToPath } from "node:url";
 
@@ -80,21 +80,15 @@ export async function startClickHouse(): Promise<ClickHouseServer> {
   const dir = await Deno.makeTempDir({ prefix: "telemetry-clickhouse-" });
   const [httpPort, tcpPort] = await freePorts(2);
   await writeConfig(dir, httpPort, tcpPort);
-  const server = restartable(() => launch(dir, httpPort, false), STOP_KILL_AFTER_MS);
+  const { server, dispose: stop } = await startInDir(
+    dir,
+    () => launch(dir, httpPort, false),
+    STOP_KILL_AFTER_MS,
+  );
   const startServer = server.start;
   const stopServer = server.stop;
-  try {
-    await startServer();
-  } catch (e) {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-    throw e;
-  }
   const query = (sql: string) => clickhouseClient(tcpPort, sql);
   const version = (await query("SELECT version()")).trim();
-  const stop = async () => {
-    await stopServer("SIGKILL");
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  };
   return {
     url: `http://127.0.0.1:${httpPort}`,
     httpPort,

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { alive, readRecorded, restartable, run, stopRecorded } from "./_process.ts";
+import { alive, readRecorded, run, startInDir, stopRecorded } from "./_process.ts";
 
 import { fileURLToPath } from "node:url";
 
@@ -84,19 +84,13 @@ export async function startSeaweed(): Promise<SeaweedServer> {
   const dir = await Deno.makeTempDir({ prefix: "telemetry-seaweedfs-" });
   const ports = weedPorts();
   await writeConfig(dir);
-  const server = restartable(() => launch(dir, ports, false), STOP_KILL_AFTER_MS);
+  const { server, dispose: stop } = await startInDir(
+    dir,
+    () => launch(dir, ports, false),
+    STOP_KILL_AFTER_MS,
+  );
   const startServer = server.start;
   const stopServer = server.stop;
-  try {
-    await startServer();
-  } catch (e) {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-    throw e;
-  }
-  const stop = async () => {
-    await stopServer("SIGKILL");
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  };
   return {
     endpoint: `http://127.0.0.1:${ports.s3}`,
     dir,

@@ -18,6 +18,7 @@
  * @module
  */
 
+import { LocalHttpServer } from "./local_http_server.ts";
 import { base64url } from "../../src/sinks/bigquery/auth.ts";
 import type { BigQueryField } from "../../src/sinks/bigquery/schema.ts";
 
@@ -90,7 +91,7 @@ export interface InsertRequest {
   at: number;
 }
 
-export class BigQueryContractServer {
+export class BigQueryContractServer extends LocalHttpServer {
   readonly faults: BigQueryFault[] = [];
   readonly violations: string[] = [];
   readonly requests: InsertRequest[] = [];
@@ -99,14 +100,13 @@ export class BigQueryContractServer {
   /** Rows dropped as duplicates of an insertId already stored. */
   duplicates = 0;
   tokensIssued = 0;
-  port = 0;
   #seen = new Set<string>();
   #tokens = new Map<string, number>();
-  #server: Deno.HttpServer | undefined;
   #o: ContractServerOptions;
   #key: TestKey | undefined;
 
   constructor(o: ContractServerOptions) {
+    super();
     this.#o = o;
   }
 
@@ -128,29 +128,7 @@ export class BigQueryContractServer {
     this.#tokens.clear();
   }
 
-  async start(port = 0): Promise<void> {
-    const ready = Promise.withResolvers<number>();
-    this.#server = Deno.serve(
-      { hostname: "127.0.0.1", port, onListen: (a) => ready.resolve(a.port) },
-      (req) => this.#route(req),
-    );
-    this.port = await ready.promise;
-  }
-
-  async stop(): Promise<void> {
-    await this.#server?.shutdown();
-    this.#server = undefined;
-  }
-
-  restart(): Promise<void> {
-    return this.start(this.port);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
-  }
-
-  async #route(req: Request): Promise<Response> {
+  protected async handle(req: Request): Promise<Response> {
     const path = new URL(req.url).pathname;
     if (path === "/token") return await this.#token(req);
     const m = /^\/bigquery\/v2\/projects\/([^/]+)\/datasets\/([^/]+)\/tables\/([^/]+)\/insertAll$/

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { LocalHttpServer } from "./local_http_server.ts";
 import { gunzipSync } from "node:zlib";
 
 /** What the receiver does with one request. */
@@ -56,7 +57,7 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<HttpRec
   return rx;
 }
 
-export class HttpReceiver {
+export class HttpReceiver extends LocalHttpServer {
   /** Faults to apply, first to last, one per request; then requests succeed. */
   readonly faults: Fault[] = [];
   /** Accepted batches in arrival order (a batch id seen before is not kept twice). */
@@ -66,12 +67,11 @@ export class HttpReceiver {
   readonly violations: string[] = [];
   /** Accepted requests whose batch id had been accepted before. */
   duplicates = 0;
-  port = 0;
-  #server: Deno.HttpServer | undefined;
   #opts: ReceiverOptions;
   #hmacKey: Promise<CryptoKey> | undefined;
 
   constructor(opts: ReceiverOptions) {
+    super();
     this.#opts = opts;
     if (opts.hmacSecret !== undefined) {
       this.#hmacKey = crypto.subtle.importKey(
@@ -93,32 +93,7 @@ export class HttpReceiver {
     return this.batches.flatMap((b) => b.records);
   }
 
-  async start(port: number): Promise<void> {
-    const ready = Promise.withResolvers<number>();
-    this.#server = Deno.serve({
-      hostname: "127.0.0.1",
-      port,
-      onListen: (addr) => ready.resolve(addr.port),
-    }, (req) => this.#handle(req));
-    this.port = await ready.promise;
-  }
-
-  /** Close the listener (a real outage: connections are refused). */
-  async stop(): Promise<void> {
-    await this.#server?.shutdown();
-    this.#server = undefined;
-  }
-
-  /** Reopen on the same port after `stop`. */
-  restart(): Promise<void> {
-    return this.start(this.port);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
-  }
-
-  async #handle(req: Request): Promise<Response> {
+  protected async handle(req: Request): Promise<Response> {
     const batchId = req.headers.get("x-telemetry-batch-id");
     const at = performance.now();
     const body = new Uint8Array(await req.arrayBuffer());

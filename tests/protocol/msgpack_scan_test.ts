@@ -42,8 +42,9 @@ Deno.test("scanMsgpackCid() finds the id of an encoded event", () => {
   assert.equal(cidOf(b), "c-2");
 });
 
-Deno.test("scanMsgpackCid() reads the PROTOCOL.md §3.5 example with its duplicate key", () => {
-  const b = bytes(
+/** PROTOCOL.md §3.5's response_headers example, duplicate `correlation_id` included. */
+function specExample(): Uint8Array {
+  return bytes(
     0x84,
     CID_KEY,
     str("c-2"),
@@ -58,6 +59,10 @@ Deno.test("scanMsgpackCid() reads the PROTOCOL.md §3.5 example with its duplica
     0x91,
     str("application/json"),
   );
+}
+
+Deno.test("scanMsgpackCid() reads the PROTOCOL.md §3.5 example with its duplicate key", () => {
+  const b = specExample();
   assert.equal(cidOf(b), "c-2");
   // With the frame's type byte in front, as ingress calls it.
   assert.equal(cidOf(bytes(0x12, b), 1), "c-2");
@@ -265,21 +270,7 @@ Deno.test("scanMsgpackCid() ignores bytes after the map", () => {
 
 Deno.test("scanMsgpackCid() rejects every truncation of a realistic event", () => {
   const events = [
-    bytes(
-      0x84,
-      CID_KEY,
-      str("c-2"),
-      CID_KEY,
-      str("c-2"),
-      str("status"),
-      0xcc,
-      0xc8,
-      str("headers"),
-      0x81,
-      str("content-type"),
-      0x91,
-      str("application/json"),
-    ),
+    specExample(),
     encode({
       correlation_id: "x".repeat(40),
       data: "QUJD".repeat(100),
