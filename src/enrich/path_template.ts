@@ -32,6 +32,7 @@ export function pathTemplate(path: string): string {
 }
 
 function segment(s: string): string {
+  if (isPlainName(s)) return s;
   const whole = placeholder(s);
   if (whole) return whole;
   const ext = EXT.exec(s);
@@ -57,6 +58,20 @@ function placeholder(s: string): string | null {
   }
   if (s.length >= 20 && TOKEN.test(s) && looksRandom(s)) return "{token}";
   return null;
+}
+
+/**
+ * A short segment with no digit, `@`, `%` or `:` can match no placeholder (each needs a digit, a
+ * long hex run, an `@` or an IPv6 colon), so the regular expressions are skipped for it: most path
+ * segments are such names (`api`, `users`, `index.html`).
+ */
+function isPlainName(s: string): boolean {
+  if (s.length >= 16) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 48 && c <= 58) || c === 64 || c === 37) return false; // 0-9 and ':', '@', '%'
+  }
+  return true;
 }
 
 /** Opaque ids mix digits and letters and are not hyphenated words. */

@@ -7,8 +7,6 @@
 
 import type { ClientGroup } from "../record/schema.ts";
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
 /** Split and validate a proxy client address. */
 export function parseClientAddress(raw: unknown): ClientGroup {
   if (typeof raw !== "string" || raw === "") return { address_kind: "invalid" };
@@ -23,11 +21,11 @@ export function parseClientAddress(raw: unknown): ClientGroup {
     if (!ip || port === null) return { address_kind: "invalid" };
     return withPort(v6Group(ip), port);
   }
-  const colons = raw.split(":").length - 1;
-  if (colons === 0 || colons === 1) {
-    const [host, p] = raw.split(":");
-    const port = p === undefined ? undefined : parsePort(p);
-    if (!IPV4.test(host) || port === null) return { address_kind: "invalid" };
+  const colon = raw.indexOf(":");
+  if (colon < 0 || raw.indexOf(":", colon + 1) < 0) {
+    const host = colon < 0 ? raw : raw.slice(0, colon);
+    const port = colon < 0 ? undefined : parsePort(raw.slice(colon + 1));
+    if (!isIpv4(host) || port === null) return { address_kind: "invalid" };
     return withPort({ ip: host, ip_version: 4, address_kind: "ip" }, port);
   }
   const ip = normaliseV6(raw);
@@ -48,9 +46,31 @@ function withPort(g: ClientGroup, port: number | undefined): ClientGroup {
   return g;
 }
 
+/** Dotted-quad IPv4 in canonical form: four decimal octets 0–255, no leading zeros. */
+function isIpv4(s: string): boolean {
+  let octets = 0, value = 0, len = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46;
+    if (c === 46) { // "."
+      if (len === 0 || value > 255 || ++octets > 4) return false;
+      value = len = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (len === 1 && value === 0) return false; // leading zero
+      value = value * 10 + c - 48;
+      if (++len > 3) return false;
+    } else return false;
+  }
+  return octets === 4;
+}
+
 function parsePort(s: string): number | null {
-  if (!/^\d{1,5}$/.test(s)) return null;
-  const n = Number(s);
+  if (s.length === 0 || s.length > 5) return null;
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return null;
+    n = n * 10 + c - 48;
+  }
   return n <= 65535 ? n : null;
 }
 

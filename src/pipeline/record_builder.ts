@@ -192,18 +192,60 @@ export function timestampOf(v: unknown, arrivalMs: number): string {
   return new Date(ms ?? arrivalMs).toISOString();
 }
 
-/** Milliseconds since the epoch of a valid RFC 3339 date-time, or null (no roll-over). */
+/**
+ * Milliseconds since the epoch of a valid RFC 3339 date-time
+ * (`YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`), or null (no roll-over). Read character by
+ * character: it runs once per record.
+ */
 function parseRfc3339(v: string): number | null {
-  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|([+-])(\d\d):(\d\d))$/
-    .exec(v);
-  if (!m) return null;
-  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number);
-  if (mo < 1 || mo > 12 || h > 23 || mi > 59 || s > 59) return null;
-  const day = Date.UTC(y, mo - 1, d);
-  if (d < 1 || new Date(day).getUTCDate() !== d) return null;
-  const frac = Number((m[7] ?? "").padEnd(3, "0").slice(0, 3));
-  const offset = m[8] === "Z" ? 0 : (m[9] === "-" ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11]));
-  return day + ((h * 60 + mi - offset) * 60 + s) * 1000 + frac;
+  const n = v.length;
+  if (n < 20 || v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(10) !== 84) {
+    return null; // "-", "-", "T"
+  }
+  if (v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58) return null; // ":"
+  const y = digits(v, 0, 4), mo = digits(v, 5, 2), d = digits(v, 8, 2);
+  const h = digits(v, 11, 2), mi = digits(v, 14, 2), s = digits(v, 17, 2);
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo)) return null;
+  if (h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59) return null;
+  let i = 19, frac = 0;
+  if (v.charCodeAt(i) === 46) { // "."
+    const start = ++i;
+    while (i < n && isDigit(v.charCodeAt(i))) {
+      if (i - start < 3) frac = frac * 10 + v.charCodeAt(i) - 48;
+      i++;
+    }
+    if (i === start) return null;
+    for (let k = Math.min(i - start, 3); k < 3; k++) frac *= 10;
+  }
+  let offset = 0;
+  const z = v.charCodeAt(i);
+  if (z === 90 && i + 1 === n) offset = 0; // "Z"
+  else if ((z === 43 || z === 45) && i + 6 === n && v.charCodeAt(i + 3) === 58) {
+    const oh = digits(v, i + 1, 2), om = digits(v, i + 4, 2);
+    if (oh < 0 || om < 0) return null;
+    offset = (z === 45 ? -1 : 1) * (oh * 60 + om);
+  } else return null;
+  return Date.UTC(y, mo - 1, d) + ((h * 60 + mi - offset) * 60 + s) * 1000 + frac;
+}
+
+/** The decimal number in `v[at, at + len)`, or -1 if a character is not a digit. */
+function digits(v: string, at: number, len: number): number {
+  let x = 0;
+  for (let i = at; i < at + len; i++) {
+    const c = v.charCodeAt(i);
+    if (!isDigit(c)) return -1;
+    x = x * 10 + c - 48;
+  }
+  return x;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function daysIn(y: number, mo: number): number {
+  if (mo === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
 }
 
 function splitUri(uri: string, r: RequestGroup): void {
@@ -228,6 +270,7 @@ function splitUri(uri: string, r: RequestGroup): void {
 }
 
 function safeDecode(s: string): string {
+  if (s.indexOf("%") < 0 && s.indexOf("+") < 0) return s;
   try {
     return decodeURIComponent(s.replace(/\+/g, " "));
   } catch {

@@ -171,7 +171,7 @@ function fillField(
   path: string,
 ): void {
   if (present && raw !== null) {
-    out[spec.name] = convert(spec, raw, `${path}.${spec.name}`);
+    out[spec.name] = convert(spec, raw, path);
     return;
   }
   const state = present ? "null" : "missing";
@@ -190,10 +190,12 @@ function fillField(
   }
 }
 
-function convert(spec: FieldSpec, raw: unknown, where: string): unknown {
+/** `path` is the struct's; the field's own path is only spelled out for an error (hot path). */
+function convert(spec: FieldSpec, raw: unknown, path: string): unknown {
+  const where = () => `${path}.${spec.name}`;
   switch (spec.type) {
     case "string":
-      return asString(raw, where);
+      return typeof raw === "string" ? raw : asString(raw, where());
     case "u16":
       return checkInteger(raw, where, "", 0xffff);
     case "u32":
@@ -201,32 +203,38 @@ function convert(spec: FieldSpec, raw: unknown, where: string): unknown {
     case "u64":
       return checkInteger(raw, where, "", Number.MAX_VALUE);
     case "bool":
-      if (typeof raw !== "boolean") throw badType(where, "a boolean", raw);
+      if (typeof raw !== "boolean") throw badType(where(), "a boolean", raw);
       return raw;
     case "strings":
-      if (!Array.isArray(raw)) throw badType(where, "an array of strings", raw);
-      return raw.map((v, i) => asString(v, `${where}[${i}]`));
+      if (!Array.isArray(raw)) throw badType(where(), "an array of strings", raw);
+      for (let i = 0; i < raw.length; i++) {
+        if (typeof raw[i] !== "string") raw[i] = asString(raw[i], `${where()}[${i}]`);
+      }
+      return raw;
     case "headers":
       return asHeaders(raw, where);
     case "object":
-      if (!isPlainRecord(raw)) throw badType(where, "a map", raw);
+      if (!isPlainRecord(raw)) throw badType(where(), "a map", raw);
       return raw;
     case "metadata":
-      return decodeStruct(asRecordOrArray(raw, where), METADATA_FIELDS, where);
+      return decodeStruct(asRecordOrArray(raw, where()), METADATA_FIELDS, where());
     case "any":
       return raw;
   }
 }
 
-function asHeaders(raw: unknown, where: string): Record<string, string[]> {
-  if (!isPlainRecord(raw)) throw badType(where, "a map of header name to values", raw);
-  for (const name of Object.keys(raw)) {
+function asHeaders(raw: unknown, where: () => string): Record<string, string[]> {
+  if (!isPlainRecord(raw)) throw badType(where(), "a map of header name to values", raw);
+  for (const name in raw) {
     const values = raw[name];
     if (!Array.isArray(values)) {
-      throw badType(`${where}[${JSON.stringify(name)}]`, "an array", values);
+      throw badType(`${where()}[${JSON.stringify(name)}]`, "an array", values);
     }
     for (let i = 0; i < values.length; i++) {
-      values[i] = asString(values[i], `${where}[${JSON.stringify(name)}][${i}]`);
+      const v = values[i];
+      if (typeof v !== "string") {
+        values[i] = asString(v, `${where()}[${JSON.stringify(name)}][${i}]`);
+      }
     }
   }
   return raw as Record<string, string[]>;
@@ -250,9 +258,15 @@ function utf8Text(bytes: Uint8Array): string | undefined {
   }
 }
 
-function checkInteger(raw: unknown, where: string, field: string, max: number): number {
-  const name = field ? `${where}: field ${field}` : where;
+function checkInteger(
+  raw: unknown,
+  where: string | (() => string),
+  field: string,
+  max: number,
+): number {
   if (typeof raw !== "number" || !Number.isInteger(raw) || raw < 0 || raw > max) {
+    const at = typeof where === "string" ? where : where();
+    const name = field ? `${at}: field ${field}` : at;
     const range = max === Number.MAX_VALUE ? "a non-negative integer" : `an integer 0..${max}`;
     throw new DecodeError(`Cannot decode ${name}: must be ${range}, got ${describe(raw)}`);
   }

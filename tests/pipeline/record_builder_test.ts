@@ -265,6 +265,8 @@ Deno.test("timestampOf() applies other offsets and Z", () => {
   assert.equal(timestampOf("2026-03-01T12:00:00Z", 0), "2026-03-01T12:00:00.000Z");
   assert.equal(timestampOf("2026-03-01T14:30:00.250+02:30", 0), "2026-03-01T12:00:00.250Z");
   assert.equal(timestampOf("2026-03-01T00:00:00-05:00", 0), "2026-03-01T05:00:00.000Z");
+  assert.equal(timestampOf("2024-02-29T23:30:00-01:00", 0), "2024-03-01T00:30:00.000Z");
+  assert.equal(timestampOf("2000-02-29T00:00:00Z", 0), "2000-02-29T00:00:00.000Z");
 });
 
 Deno.test("timestampOf() falls back to the arrival time for unreadable values", () => {
@@ -282,6 +284,11 @@ Deno.test("timestampOf() falls back to the arrival time for unreadable values", 
       "2026-03-01T12:00:00.+00:00",
       "2026-13-01T00:00:00+00:00",
       "2026-03-01T12:00:00+0000",
+      "2026-02-29T12:00:00Z", // not a leap year
+      "2026-04-31T12:00:00Z",
+      "2026-03-01T24:00:00Z",
+      "2026-03-01T12:00:00Zjunk",
+      "2026-03-01T12:00:00+01:3x",
     ]
   ) {
     assert.equal(timestampOf(v, arrival), want, String(v));
