@@ -200,7 +200,7 @@ class Needs {
 function dataNeeds(config: Config, compiled: boolean, out: Needs): void {
   const sections = config as unknown as Record<string, unknown>;
   const enrichment = sections.enrichment as Record<string, unknown>;
-  const anyEnrichment = ["geoip", "asn", "deviceDetection", "threatIntel"]
+  const anyEnrichment = ["geoip", "asn", "threatIntel"] // device detection reads no file
     .some((k) => enrichment[k] === true);
   const builtinData = enrichment.dataDir === undefined || enrichment.dataDir === "";
   if (anyEnrichment && builtinData && !compiled) {

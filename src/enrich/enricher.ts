@@ -74,6 +74,11 @@ export function formatDataVersions(versions: readonly DataVersion[]): string {
   return ["enrichment data:", ...lines, ...credits.map((a) => `  ${a}`)].join("\n");
 }
 
+/** Whether any switch on needs the data files (device detection and the rest do not). */
+function usesData(s: EnrichSettings): boolean {
+  return s.geoip || s.asn || s.threatIntel;
+}
+
 class EnricherImpl implements Enricher {
   #s: EnrichSettings;
   readonly #log: EnrichLog;
@@ -83,6 +88,7 @@ class EnricherImpl implements Enricher {
   readonly #paths = new BoundedCache<string, string>(PATH_CACHE);
   #device: DeviceDetector;
   #generation = -1;
+  #dataLoaded = false;
   readonly #lastLog = new Map<string, number>();
 
   constructor(s: EnrichSettings, log: EnrichLog) {
@@ -94,9 +100,10 @@ class EnricherImpl implements Enricher {
     this.#watchCaches();
   }
 
+  /** Loads the data unless no switch that needs it is on (then it is loaded when one is). */
   async start(): Promise<void> {
-    await this.#store.load();
-    this.#store.watch();
+    if (!usesData(this.#s)) return;
+    await this.#load();
   }
 
   enrich(record: TelemetryRecord, lc: Lifecycle): void {
@@ -191,7 +198,7 @@ class EnricherImpl implements Enricher {
   readonly #lookupCount = (dataset: string, hit: boolean) => this.#metrics.lookup(dataset, hit);
 
   async reload(): Promise<void> {
-    await this.#store.load(true);
+    if (usesData(this.#s)) await this.#load(true);
   }
 
   async configure(enrichment: EnrichmentConfig): Promise<void> {
@@ -207,7 +214,13 @@ class EnricherImpl implements Enricher {
     this.#ipCache.clear(); // switches decide what a cached address result holds
     this.#watchCaches();
     this.#store.setConfig(next);
-    if (reload) await this.#store.load();
+    if (usesData(next) && (reload || !this.#dataLoaded)) await this.#load();
+  }
+
+  async #load(force = false): Promise<void> {
+    await this.#store.load(force);
+    this.#dataLoaded = true;
+    this.#store.watch();
   }
 
   metricsText(): string {
