@@ -13,6 +13,7 @@
 import type { SinkConfig } from "../config/types.ts";
 import type { TelemetryRecord } from "../record/schema.ts";
 import { type Sink, type SinkBatch, type SinkDeps, SinkError } from "./contract.ts";
+import { recordJson } from "./ndjson.ts";
 import { encodeParquet } from "./parquet.ts";
 import { gzip } from "./_gzip.ts";
 import { newShapeReport, type ShapeReport } from "./_record_shape.ts";
@@ -185,7 +186,7 @@ async function planObjects(
   report: ShapeReport,
 ): Promise<PlannedObject[]> {
   const lines = new Map<TelemetryRecord, string>();
-  for (const r of batch.records) lines.set(r, JSON.stringify(r) + "\n");
+  for (const r of batch.records) lines.set(r, recordJson(r) + "\n");
   const groups = groupObjects(
     o.prefix,
     batch.id,

@@ -7,6 +7,7 @@
  */
 
 import type { SinkBatch } from "../contract.ts";
+import { recordJson } from "../ndjson.ts";
 import type { TelemetryRecord } from "../../record/schema.ts";
 
 /** A topic name, or a template like `telemetry-{sentinel.route_id}`. */
@@ -98,7 +99,7 @@ export function encodeBatch(
   const byTopic = new Map<string, KafkaMessage[]>();
   let bytes = 0;
   for (const record of batch.records) {
-    const value = JSON.stringify(record);
+    const value = recordJson(record);
     const k = keyField === null ? undefined : fieldValue(record, keyField);
     const key = k === undefined || k === null ? null : String(k);
     const name = renderTopic(topic, record);
