@@ -28,7 +28,7 @@ export interface AddressSwitches {
   threatIntel: boolean;
 }
 
-/** The cached answer for one address. Groups are templates: copy before putting on a record. */
+/** The cached answer for one address. Groups are frozen and shared by every record that has it. */
 export interface AddressResult {
   networkType: NetworkType;
   geo?: GeoGroup;
@@ -72,6 +72,11 @@ export function lookupAddress(
     if (ct) result.asn.connection_type = ct;
   }
   if (on.threatIntel) threatFacts(ip, snap, facts, onError, onLookup);
+  if (result.geo) {
+    if (result.geo.location) Object.freeze(result.geo.location);
+    Object.freeze(result.geo);
+  }
+  if (result.asn) Object.freeze(result.asn);
   return result;
 }
 

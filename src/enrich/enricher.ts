@@ -89,6 +89,8 @@ class EnricherImpl implements Enricher {
   #device: DeviceDetector;
   #generation = -1;
   #dataLoaded = false;
+  #threatVersionOf: DataSnapshot | null = null;
+  #threatVersionText = "";
   readonly #lastLog = new Map<string, number>();
 
   constructor(s: EnrichSettings, log: EnrichLog) {
@@ -155,11 +157,9 @@ class EnricherImpl implements Enricher {
     }
     c.network_type = res.networkType;
     if (res.networkType !== "public") this.#metrics.skip("non_public");
-    if (res.geo) {
-      record.geo = { ...res.geo };
-      if (res.geo.location) record.geo.location = { ...res.geo.location };
-    }
-    if (res.asn) record.asn = { ...res.asn };
+    // Shared, frozen groups (nothing after enrichment changes them): no copy per record.
+    if (res.geo) record.geo = res.geo;
+    if (res.asn) record.asn = res.asn;
     return res;
   }
 
@@ -171,14 +171,22 @@ class EnricherImpl implements Enricher {
   ): ThreatGroup {
     const facts = addr?.facts ?? { lists: [], torList: false, hosting: false };
     const g = threatGroup(facts, headers, record.device?.bot_name);
-    const labels = [snap.threat?.label, snap.hosting ? this.#hostingLabel(snap) : undefined];
-    const version = labels.filter((l) => l !== undefined).join("+");
+    const version = this.#threatVersion(snap);
     if (version !== "") g.data_version = version;
     return g;
   }
 
-  #hostingLabel(snap: DataSnapshot): string | undefined {
-    return snap.versions.find((v) => v.dataset === "hosting")?.label;
+  /** `threat.data_version`: the threat lists' and hosting list's labels (per snapshot). */
+  #threatVersion(snap: DataSnapshot): string {
+    if (this.#threatVersionOf !== snap) {
+      const hosting = snap.hosting
+        ? snap.versions.find((v) => v.dataset === "hosting")?.label
+        : undefined;
+      this.#threatVersionText = [snap.threat?.label, hosting].filter((l) => l !== undefined)
+        .join("+");
+      this.#threatVersionOf = snap;
+    }
+    return this.#threatVersionText;
   }
 
   #template(path: string): string {
