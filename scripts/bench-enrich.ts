@@ -3,8 +3,9 @@
  * encoding, as a sink would) with enrichment off, against the same with every enrichment on, on a
  * realistic mix — many distinct client addresses (IPv4 and IPv6, a few private), User-Agents
  * drawn from a Zipf distribution, paths with ids, browser-like headers. Rounds alternate so both
- * modes see the same machine noise; medians are reported. Also: data load time, RSS against the
- * loaded data size, cache hit rates.
+ * modes see the same machine noise; medians are reported. Lifecycles are made in chunks outside
+ * the timed parts and not kept. Also: data load time, peak and final RSS over the runtime and the
+ * loaded data (issue 4's budget: data + 256 MiB), cache hit rates.
  *
  *   deno run -A --v8-flags=--expose-gc scripts/bench-enrich.ts [--records 200000] [--rounds 5]
  *       [--ip-pool 150000] [--ua-pool 3000] [--threat-lists]
@@ -98,19 +99,25 @@ function clientIp(i: number): string {
   }:51000`;
 }
 
-function lifecycles(): Lifecycle[] {
-  const uas = userAgents(Number(values["ua-pool"]));
-  const pickUa = zipfPicker(uas.length);
-  const ipPool = Array.from({ length: Number(values["ip-pool"]) }, (_, i) => clientIp(i));
-  const paths = [
-    "/api/v1/users/{id}/orders",
-    "/static/app.{id}.js",
-    "/products/{id}",
-    "/search",
-    "/",
-  ];
+const uas = userAgents(Number(values["ua-pool"]));
+const pickUa = zipfPicker(uas.length);
+const ipPool = Array.from({ length: Number(values["ip-pool"]) }, (_, i) => clientIp(i));
+const paths = [
+  "/api/v1/users/{id}/orders",
+  "/static/app.{id}.js",
+  "/products/{id}",
+  "/search",
+  "/",
+];
+/** Lifecycles are made in chunks of this many, outside the timed parts (none are kept). */
+const CHUNK = 10_000;
+let made = 0;
+
+/** The next `n` lifecycles of the mix. */
+function lifecycles(n: number): Lifecycle[] {
   const out: Lifecycle[] = [];
-  for (let i = 0; i < N; i++) {
+  for (let k = 0; k < n; k++) {
+    const i = made++;
     const lc = newLifecycle(`c${i}`, 2, 1_700_000_000_000 + i);
     const id = Math.floor(rand() * 1e6);
     lc.request = {
@@ -145,14 +152,20 @@ function lifecycles(): Lifecycle[] {
   return out;
 }
 
+/** Peak resident set size of this process so far (Linux `VmHWM`), in bytes. */
+function rssPeak(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
 
-const rss0 = Deno.memoryUsage().rss;
-const lcs = lifecycles();
-const rssLcs = Deno.memoryUsage().rss;
+const gc = (globalThis as { gc?: () => void }).gc;
+gc?.();
+const rssBefore = Deno.memoryUsage().rss; // runtime, pools of addresses and agents; no data yet
 const config = defaultConfig();
 if (values["threat-lists"]) {
   const fix = new URL("../tests/fixtures/threat/", import.meta.url).pathname;
@@ -173,22 +186,27 @@ const rssLoaded = Deno.memoryUsage().rss;
 const dataBytes = enricher.dataVersions().reduce((n, v) => n + Deno.statSync(v.path).size, 0);
 
 let sink = 0;
+/** Records built, enriched (or not) and JSON-encoded, as the pipeline does: lifecycles/s. */
 function round(enrich: boolean): number {
-  const start = performance.now();
-  for (const lc of lcs) {
-    const r = buildRecord(lc, null, agent, 1_700_000_000_100);
-    if (enrich) enricher.enrich(r, lc);
-    sink += JSON.stringify(r).length;
+  let ms = 0;
+  for (let from = 0; from < N; from += CHUNK) {
+    const part = lifecycles(Math.min(CHUNK, N - from));
+    const start = performance.now();
+    for (const lc of part) {
+      const r = buildRecord(lc, null, agent, 1_700_000_000_100);
+      if (enrich) enricher.enrich(r, lc);
+      sink += JSON.stringify(r).length;
+    }
+    ms += performance.now() - start;
   }
-  return N / ((performance.now() - start) / 1000);
+  return N / (ms / 1000);
 }
 
 /** enrich() alone on records built beforehand, in chunks (the stage's own throughput). */
 function stageOnly(): number {
-  const CHUNK = 10_000;
   let ms = 0;
   for (let from = 0; from < N; from += CHUNK) {
-    const part = lcs.slice(from, from + CHUNK);
+    const part = lifecycles(Math.min(CHUNK, N - from));
     const records = part.map((lc) => buildRecord(lc, null, agent, 1_700_000_000_100));
     const start = performance.now();
     for (let i = 0; i < records.length; i++) enricher.enrich(records[i], part[i]);
@@ -205,10 +223,12 @@ for (let i = 0; i < ROUNDS; i++) {
   on.push(round(true));
   stage.push(stageOnly());
 }
-const gc = (globalThis as { gc?: () => void }).gc;
 gc?.(); // with --v8-flags=--expose-gc: measure what stays, not the rounds' garbage
 const rssEnd = Deno.memoryUsage().rss;
 const heapEnd = Deno.memoryUsage().heapUsed;
+const peak = rssPeak();
+/** Issue 4's memory target: resident memory at most the loaded data plus 256 MiB. */
+const RSS_BUDGET_OVER_DATA = 256 * 1048576;
 const m = enricher.metricsText();
 const stat = (cache: string, kind: string) =>
   Number(
@@ -231,13 +251,19 @@ console.log(JSON.stringify(
     data_load_ms: Math.round(loadMs),
     data_bytes_mib: +MiB(dataBytes),
     rss_mib: {
-      start: +MiB(rss0),
-      with_lifecycles: +MiB(rssLcs),
+      before_data: +MiB(rssBefore),
       data_loaded: +MiB(rssLoaded),
       end: +MiB(rssEnd),
+      peak: +MiB(peak),
     },
     heap_used_end_mib: +MiB(heapEnd),
-    rss_growth_over_data_mib: +MiB(rssEnd - rssLcs - dataBytes),
+    // What enrichment adds beyond the runtime and the data files' own size, at the peak of the
+    // run (rounds' garbage included) and at the end (after a full GC, with --expose-gc).
+    rss_peak_over_data_mib: +MiB(peak - rssBefore - dataBytes),
+    rss_end_over_data_mib: +MiB(rssEnd - rssBefore - dataBytes),
+    rss_target: `peak over data <= ${MiB(RSS_BUDGET_OVER_DATA)} MiB: ${
+      peak - rssBefore - dataBytes <= RSS_BUDGET_OVER_DATA ? "PASS" : "FAIL"
+    }`,
     gc_before_end: gc !== undefined,
     cache_hit_rate_pct: { ip: +rate("ip"), user_agent: +rate("user_agent"), path: +rate("path") },
     versions: enricher.dataVersions().map((v) => v.label),
