@@ -257,6 +257,8 @@ console.log(JSON.stringify(
       peak: +MiB(peak),
     },
     heap_used_end_mib: +MiB(heapEnd),
+    heap_total_end_mib: +MiB(Deno.memoryUsage().heapTotal),
+    external_end_mib: +MiB(Deno.memoryUsage().external),
     // What enrichment adds beyond the runtime and the data files' own size, at the peak of the
     // run (rounds' garbage included) and at the end (after a full GC, with --expose-gc).
     rss_peak_over_data_mib: +MiB(peak - rssBefore - dataBytes),
