@@ -5,24 +5,9 @@
  */
 
 import assert from "node:assert/strict";
-import { startAgent } from "../helpers/agent.ts";
+import { accountingBooks, startAgent } from "../helpers/agent.ts";
 import { connectV2 } from "../helpers/proxy_client.ts";
 import { requestHeadersEvent as rh } from "../helpers/proxy_encode.ts";
-
-function sum(m: Map<string, number>, prefix: string): number {
-  let t = 0;
-  for (const [k, v] of m) if (k === prefix || k.startsWith(prefix + "{")) t += v;
-  return t;
-}
-
-function identity(m: Map<string, number>) {
-  return {
-    received: sum(m, "telemetry_ingress_events_received_total"),
-    emitted: sum(m, "telemetry_events_emitted_total"),
-    dropped: sum(m, "telemetry_events_dropped_total"),
-    inFlight: sum(m, "telemetry_events_in_flight"),
-  };
-}
 
 Deno.test("accounting: received = emitted + dropped + in flight, with a stalled pipeline", async () => {
   await using agent = await startAgent({
@@ -43,7 +28,7 @@ Deno.test("accounting: received = emitted + dropped + in flight, with a stalled 
     if (i % 100 === 99) { for (let j = i - 99; j <= i; j++) await c.answer(`k${j}`); }
   }
   // Every event was answered although the pipeline could not keep up.
-  const mid = identity(await agent.metrics());
+  const mid = accountingBooks(await agent.metrics());
   assert.equal(mid.received, 2 * n);
   assert.equal(mid.received, mid.emitted + mid.dropped + mid.inFlight, JSON.stringify(mid));
   const m = await agent.metrics();
@@ -53,10 +38,10 @@ Deno.test("accounting: received = emitted + dropped + in flight, with a stalled 
     ) ?? 0) > 0,
   );
   // Quiesce: wait until nothing is in flight any more, then the identity holds with 0 in flight.
-  let end = identity(await agent.metrics());
+  let end = accountingBooks(await agent.metrics());
   for (let t = 0; t < 200 && end.inFlight > 0; t++) {
     await new Promise((r) => setTimeout(r, 100));
-    end = identity(await agent.metrics());
+    end = accountingBooks(await agent.metrics());
   }
   assert.equal(end.inFlight, 0, JSON.stringify(end));
   assert.equal(end.received, end.emitted + end.dropped, JSON.stringify(end));

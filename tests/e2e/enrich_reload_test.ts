@@ -21,11 +21,12 @@ import { decodeAsnTable } from "../../src/enrich/asn_table.ts";
 import { createEnricher } from "../../src/enrich/enricher.ts";
 import { ensureGeoData, GEO_DATA_DIR } from "../enrich/_geo_data.ts";
 import { recordFor } from "../enrich/_records.ts";
-import { type AgentProcess, startAgent } from "../helpers/agent.ts";
+import { accountingBooks, type AgentProcess, startAgent, sumOf } from "../helpers/agent.ts";
 import { concat } from "../helpers/frames.ts";
 import { connectV2, type V2Client } from "../helpers/proxy_client.ts";
 import { type JsonObject, requestHeadersEvent } from "../helpers/proxy_encode.ts";
 import { readRecords } from "../helpers/records.ts";
+import { rng } from "../helpers/rng.ts";
 
 const CONNECTIONS = 4;
 /** Lifecycles per socket write on one connection (all answered before the next write). */
@@ -69,18 +70,6 @@ function hostPort(ip: string, port: number): string {
   return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
-/** Small deterministic PRNG (mulberry32), so every run streams the same addresses. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Addresses to stream and what the real data says about each: random public IPv4 and IPv6 (from a
  * few well-populated /32s) that the data answers with a country and an AS, plus WELL_KNOWN.
@@ -107,7 +96,7 @@ async function groundTruth(): Promise<{ pool: string[]; truth: Map<string, Truth
       if (w.org) assert.equal(t.org, w.org, w.ip);
       if (w.country) assert.equal(t.country, w.country, w.ip);
     }
-    const rnd = prng(20260301);
+    const rnd = rng(20260301);
     const pool: string[] = [];
     while (pool.length < 3_000) {
       const n = Math.floor(rnd() * 2 ** 32);
@@ -215,21 +204,6 @@ class Stream {
       await sleep(Math.max(0, t0 + this.issued / perMs - performance.now()));
     }
   }
-}
-
-function sum(m: Map<string, number>, name: string): number {
-  let t = 0;
-  for (const [k, v] of m) if (k === name || k.startsWith(name + "{")) t += v;
-  return t;
-}
-
-function books(m: Map<string, number>) {
-  return {
-    received: sum(m, "telemetry_ingress_events_received_total"),
-    emitted: sum(m, "telemetry_events_emitted_total"),
-    dropped: sum(m, "telemetry_events_dropped_total"),
-    inFlight: sum(m, "telemetry_events_in_flight"),
-  };
 }
 
 /** SIGHUP the agent and wait for its worker's `enrichment data loaded` line of `generation`. */
@@ -353,15 +327,20 @@ Deno.test("enrichment data hot-reloads under load over a real socket: SIGHUP, da
     load.start(agent);
     let beforeA: number[], afterA: number[], beforeC: number[], afterC: number[];
     const reloadMs: number[] = [];
+    /** A good version in place (fresh IPv4 city file, `asn`, manifest labels), then SIGHUP:
+     * the acks before the signal and the lifecycles issued once the new data is in. */
+    const swapIn = async (suffix: string, asn: Uint8Array<ArrayBuffer>, generation: number) => {
+      await freshIpv4();
+      await replaceFile(`${geoDir}/asn.bin`, asn);
+      await replaceFile(`${geoDir}/manifest.json`, await manifestFor(suffix, asn));
+      const before = load.acks();
+      reloadMs.push(await sighup(agent, generation));
+      return [before, load.issues()];
+    };
     try {
       // (a) A new version: new labels, a fresh copy of the IPv4 city file, AS15169 renamed.
       await load.until(PHASE);
-      await freshIpv4();
-      await replaceFile(`${geoDir}/asn.bin`, newAsn);
-      await replaceFile(`${geoDir}/manifest.json`, await manifestFor("-r2", newAsn));
-      beforeA = load.acks();
-      reloadMs.push(await sighup(agent, 2));
-      afterA = load.issues();
+      [beforeA, afterA] = await swapIn("-r2", newAsn, 2);
 
       // (b) Damaged files (half a city database, a truncated ASN table): version 2 must stay.
       await load.until(total(afterA) + PHASE);
@@ -381,12 +360,7 @@ Deno.test("enrichment data hot-reloads under load over a real socket: SIGHUP, da
 
       // (c) Restored: a third good version, with the original answer for AS15169.
       await load.until(total(afterB) + PHASE);
-      await freshIpv4();
-      await replaceFile(`${geoDir}/asn.bin`, realAsn);
-      await replaceFile(`${geoDir}/manifest.json`, await manifestFor("-r3", realAsn));
-      beforeC = load.acks();
-      reloadMs.push(await sighup(agent, 4));
-      afterC = load.issues();
+      [beforeC, afterC] = await swapIn("-r3", realAsn, 4);
       await load.until(Math.max(MIN_TOTAL, total(afterC) + PHASE));
     } finally {
       await load.stop();
@@ -403,7 +377,7 @@ Deno.test("enrichment data hot-reloads under load over a real socket: SIGHUP, da
     // The books, from the agent's own /metrics once nothing is in flight.
     let m = await agent.metrics();
     for (let t = 0; t < 300; t++) {
-      const b = books(m);
+      const b = accountingBooks(m);
       if (b.inFlight === 0 && b.received === 2 * n && b.emitted + b.dropped === b.received) break;
       await sleep(50);
       m = await agent.metrics();
@@ -412,13 +386,13 @@ Deno.test("enrichment data hot-reloads under load over a real socket: SIGHUP, da
       k.startsWith("telemetry_events_dropped_total") && v > 0
     );
     assert.deepEqual(
-      books(m),
+      accountingBooks(m),
       { received: 2 * n, emitted: 2 * n, dropped: 0, inFlight: 0 },
       `drops: ${JSON.stringify(drops)}; peak hand-off queue ${load.peakQueue}`,
     );
-    assert.equal(sum(m, "telemetry_records_emitted_total"), n);
+    assert.equal(sumOf(m, "telemetry_records_emitted_total"), n);
     assert.equal(m.get("telemetry_enrich_records_total"), n);
-    assert.equal(sum(m, "telemetry_enrich_errors_total"), 0);
+    assert.equal(sumOf(m, "telemetry_enrich_errors_total"), 0);
     // Four data files (two city databases, the ASN table, the hosting list) loaded at start and on
     // each SIGHUP, except the two damaged ones on the second, which kept the previous data.
     const loads = [...m].filter(([k]) => k.startsWith("telemetry_enrich_data_loads_total"));

@@ -7,9 +7,9 @@
  * @module
  */
 
-import type { AgentProcess } from "../helpers/agent.ts";
 import type { V2Client } from "../helpers/proxy_client.ts";
 import { requestHeadersEvent, responseHeadersEvent } from "../helpers/proxy_encode.ts";
+import { type AgentProcess, sumOf } from "../helpers/agent.ts";
 
 /** A number from the environment, or `fallback`. */
 export function envNumber(name: string, fallback: number): number {
@@ -233,16 +233,6 @@ export function procMiB(pid: number, field: "VmRSS" | "VmHWM"): number | null {
   }
 }
 
-/** Sum of every series of `name` whose labels include all of `want`. */
-export function sumOf(m: Map<string, number>, name: string, want: Record<string, string> = {}) {
-  let t = 0;
-  for (const [k, v] of m) {
-    if (k !== name && !k.startsWith(`${name}{`)) continue;
-    if (Object.entries(want).every(([l, x]) => k.includes(`${l}="${x}"`))) t += v;
-  }
-  return t;
-}
-
 /** Counted drops by `stage/reason` (pipeline) and `sink/reason` (runners), events. */
 export function dropsByReason(m: Map<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
@@ -315,3 +305,6 @@ export async function scrape(agent: AgentProcess): Promise<Map<string, number> |
     return null;
   }
 }
+
+/** Series sums live with the other metrics helpers; re-exported for the scenarios. */
+export { sumOf };

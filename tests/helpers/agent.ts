@@ -98,6 +98,26 @@ export function parsePrometheus(text: string): Map<string, number> {
   return out;
 }
 
+/** Sum of every series of `name` whose labels include all of `want`. */
+export function sumOf(m: Map<string, number>, name: string, want: Record<string, string> = {}) {
+  let t = 0;
+  for (const [k, v] of m) {
+    if (k !== name && !k.startsWith(`${name}{`)) continue;
+    if (Object.entries(want).every(([l, x]) => k.includes(`${l}="${x}"`))) t += v;
+  }
+  return t;
+}
+
+/** The accounting identity's terms (DESIGN.md §3): received = emitted + dropped + in flight. */
+export function accountingBooks(m: Map<string, number>) {
+  return {
+    received: sumOf(m, "telemetry_ingress_events_received_total"),
+    emitted: sumOf(m, "telemetry_events_emitted_total"),
+    dropped: sumOf(m, "telemetry_events_dropped_total"),
+    inFlight: sumOf(m, "telemetry_events_in_flight"),
+  };
+}
+
 /** Start the agent and wait until it logs `agent ready`. */
 export async function startAgent(opts: StartAgentOptions = {}): Promise<AgentProcess> {
   const tmpDir = await Deno.makeTempDir({ prefix: "telemetry-e2e-" });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { KeySet, scanJsonObject } from "../../src/protocol/json_scan.ts";
+import { rng } from "../helpers/rng.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder(); // lenient, like a worker that replaces bad UTF-8
@@ -300,17 +301,6 @@ Deno.test("scanJsonObject() walks each byte a bounded number of times for many e
 
 // ---------------------------------------------------------------------------------------------
 // Property tests: generated documents and mutations, judged by JSON.parse
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(readonly r: () => number) {}

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { decodeMulti, encode } from "@msgpack/msgpack";
 import { scanMsgpackCid } from "../../src/protocol/msgpack_scan.ts";
+import { rng } from "../helpers/rng.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -309,17 +310,6 @@ Deno.test("scanMsgpackCid() handles a huge declared count cheaply and safely", (
 
 // ---------------------------------------------------------------------------------------------
 // Property tests
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomValue(r: () => number, depth: number): unknown {
   const k = Math.floor(r() * (depth > 4 ? 8 : 10));
