@@ -222,6 +222,7 @@ class EnricherImpl implements Enricher {
     this.#ipCache.clear(); // switches decide what a cached address result holds
     this.#watchCaches();
     this.#store.setConfig(next);
+    if (reload && !usesData(next)) this.#dataLoaded = false; // new paths: load when turned on
     if (usesData(next) && (reload || !this.#dataLoaded)) await this.#load();
   }
 

@@ -61,6 +61,8 @@ export class Pipeline {
   #config: Config;
   #setKeys: Set<string>;
   #timer: ReturnType<typeof setInterval>;
+  /** Whether a sink writes records as JSON text (then `#flush` encodes each record once). */
+  readonly #jsonSinks: boolean;
   /** Lifecycles finished while assembling the current batch, waiting for `#flush`. */
   #pending: { lc: Lifecycle; partial: PartialReason | null }[] = [];
 
@@ -76,6 +78,7 @@ export class Pipeline {
     this.#setKeys = new Set(setKeys);
     this.#agent = agent;
     this.#runners = runners;
+    this.#jsonSinks = config.sinks.some((s) => JSON_SINK_TYPES.has(s.type));
     this.#sampler = new Sampler(config.sampling);
     registerSamplerMetrics(this.#sampler, this.#registry);
     this.#redaction = new RedactionStage(config.redaction, this.#registry);
@@ -129,8 +132,10 @@ export class Pipeline {
         continue;
       }
       this.#decoded.inc({ type: ev.kind });
-      if (ev.kind === "configure") this.#applyProxyConfig(ev.payload.config);
-      else this.#assembler.add(ev, idx[o + 4], enc === Encoding.V1Json ? 1 : 2);
+      if (ev.kind === "configure") {
+        this.#flush(); // what finished before it goes out under the settings it arrived under
+        this.#applyProxyConfig(ev.payload.config);
+      } else this.#assembler.add(ev, idx[o + 4], enc === Encoding.V1Json ? 1 : 2);
     }
     this.#flush();
   }
@@ -214,7 +219,7 @@ export class Pipeline {
     for (let i = 0; i < items.length; i++) {
       const r = records[i];
       if (!r) continue;
-      recordJson(r); // encoded now, while hot; sinks reuse the text
+      if (this.#jsonSinks) recordJson(r); // encoded now, while hot; JSON sinks reuse the text
       this.#emitted.inc({ decision: decisions[i] });
       this.#emittedEvents.inc(undefined, items[i].lc.events);
       for (const runner of this.#runners) runner.push(r);
@@ -239,6 +244,9 @@ export class Pipeline {
     log("info", "proxy-sent config merged", { applied: r.applied, ignored: r.ignored });
   }
 }
+
+/** Sinks that write each record's JSON text (the file sink's Parquet staging included). */
+const JSON_SINK_TYPES = new Set(["file", "stdout", "kafka", "http", "s3"]);
 
 function now(): number {
   return performance.timeOrigin + performance.now();

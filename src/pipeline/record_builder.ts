@@ -243,7 +243,9 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
+/** Days in a month of year `y` as `Date.UTC` reads it (years 0–99 are 1900–1999 there). */
 function daysIn(y: number, mo: number): number {
+  if (y < 100) y += 1900;
   if (mo === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
   return mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
 }

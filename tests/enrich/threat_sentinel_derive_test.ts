@@ -220,3 +220,18 @@ Deno.test("each enrichment can be switched off", async () => {
   assert.equal(r2.request.path_template, "/u/{int}");
   e.close();
 });
+
+Deno.test("data named while every data switch is off is loaded when one is switched on", async () => {
+  const e = await enricher({ threatLists: [`${FIX}spamhaus-drop.txt`] });
+  assert.equal(run(e, { clientIp: "185.220.101.34:1", status: 200 }).threat?.is_tor_exit, false);
+  // Switched off with other lists named: nothing to load yet.
+  const off = { geoip: false, asn: false, deviceDetection: false, threatIntel: false };
+  await e.configure({ ...off, reloadIntervalMs: 0, threatLists: [`${FIX}tor-exit-addresses.txt`] });
+  // Switched on again, same lists: they must be the ones in use now.
+  const tor = [`${FIX}tor-exit-addresses.txt`];
+  await e.configure({ ...off, reloadIntervalMs: 0, threatIntel: true, threatLists: tor });
+  const r = run(e, { clientIp: "185.220.101.34:1", status: 200 });
+  assert.equal(r.threat?.is_tor_exit, true);
+  assert.deepEqual(r.threat?.lists, ["tor-exit-addresses"]);
+  e.close();
+});

@@ -285,6 +285,7 @@ Deno.test("timestampOf() falls back to the arrival time for unreadable values", 
       "2026-13-01T00:00:00+00:00",
       "2026-03-01T12:00:00+0000",
       "2026-02-29T12:00:00Z", // not a leap year
+      "0000-02-29T00:00:00Z", // Date.UTC reads year 0 as 1900: not a leap year
       "2026-04-31T12:00:00Z",
       "2026-03-01T24:00:00Z",
       "2026-03-01T12:00:00Zjunk",
