@@ -76,6 +76,7 @@ export async function runAgent(opts: RunOptions): Promise<number> {
         const snap = await snapshots.request();
         metrics.dropped.setRemote(snap?.dropped ?? []);
         metrics.inFlight.setRemote(snap?.inFlight ?? []);
+        metrics.memory.setRemote(snap?.memory ?? []);
         return metrics.registry.render() + (snap?.text ?? "");
       },
       health: async () => {

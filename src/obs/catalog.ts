@@ -37,6 +37,21 @@ export interface WorkerSnapshot {
   inFlight: SharedSeries[];
   /** Each spooling sink's state, for `/healthz` (src/spool/metrics.ts `SpoolHealth`). */
   spool?: Record<string, unknown>[];
+  /** The worker's own JavaScript memory (`threadMemory("pipeline")`). */
+  memory?: SharedSeries[];
+}
+
+/** `telemetry_js_memory_bytes` kinds and the `Deno.memoryUsage()` field each reads. */
+const MEMORY_KINDS = [
+  ["heap_used", "heapUsed"],
+  ["heap_total", "heapTotal"],
+  ["external", "external"],
+] as const;
+
+/** This thread's JavaScript memory as `telemetry_js_memory_bytes` series. */
+export function threadMemory(thread: string): SharedSeries[] {
+  const m = Deno.memoryUsage();
+  return MEMORY_KINDS.map(([kind, key]) => ({ labels: { thread, kind }, value: m[key] }));
 }
 
 /** A family whose series come partly from this thread, partly from the worker's last snapshot. */
@@ -76,10 +91,25 @@ export function ingressMetrics() {
     inFlightName,
     reg.gauge(inFlightName, "Events accepted but not yet emitted or dropped, by stage."),
   );
+  const memoryName = "telemetry_js_memory_bytes";
+  const memory = new SharedFamily(
+    memoryName,
+    reg.gauge(
+      memoryName,
+      "JavaScript memory by thread (main, pipeline): heap_used, heap_total (committed) and " +
+        "external (buffers outside the heap, such as the loaded enrichment data).",
+    ),
+  );
+  for (const [kind, key] of MEMORY_KINDS) {
+    memory.local.probe(() => Deno.memoryUsage()[key], { thread: "main", kind });
+  }
+  reg.gauge("process_resident_memory_bytes", "Resident memory of the agent process.")
+    .probe(() => Deno.memoryUsage().rss);
   return {
     registry: reg,
     dropped,
     inFlight,
+    memory,
     received: reg.counter(
       "telemetry_ingress_events_received_total",
       "Proxy events received and acked, by event type.",

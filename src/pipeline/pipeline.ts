@@ -11,7 +11,7 @@
 import type { Config } from "../config/types.ts";
 import { mergeProxyConfig } from "../config/proxy_config.ts";
 import { type HandoffBatch, INDEX_STRIDE } from "../ingress/handoff.ts";
-import type { SharedSeries, WorkerSnapshot } from "../obs/catalog.ts";
+import { type SharedSeries, threadMemory, type WorkerSnapshot } from "../obs/catalog.ts";
 import { log } from "../obs/log.ts";
 import { Registry } from "../obs/metrics.ts";
 import { Encoding } from "../protocol/constants.ts";
@@ -150,6 +150,7 @@ export class Pipeline {
       spool: spoolHealth(this.#runners),
       dropped: [...this.#drops.values()],
       inFlight: [{ labels: { stage: "assemble" }, value: this.#assembler.events }],
+      memory: threadMemory("pipeline"),
     };
   }
 

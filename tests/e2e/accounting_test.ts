@@ -45,6 +45,15 @@ Deno.test("accounting: received = emitted + dropped + in flight, with a stalled 
   }
   assert.equal(end.inFlight, 0, JSON.stringify(end));
   assert.equal(end.received, end.emitted + end.dropped, JSON.stringify(end));
+  // Memory by thread (the worker's from its snapshot) and for the whole process.
+  const mem = await agent.metrics();
+  for (const thread of ["main", "pipeline"]) {
+    const used = mem.get(`telemetry_js_memory_bytes{kind="heap_used",thread="${thread}"}`) ?? 0;
+    const total = mem.get(`telemetry_js_memory_bytes{kind="heap_total",thread="${thread}"}`) ?? 0;
+    assert.ok(used > 1 << 20 && total >= used, `${thread}: ${used} of ${total}`);
+    assert.ok(mem.has(`telemetry_js_memory_bytes{kind="external",thread="${thread}"}`), thread);
+  }
+  assert.ok((mem.get("process_resident_memory_bytes") ?? 0) > 16 << 20);
   c.close();
   assert.equal((await agent.stop()).code, 0);
 });
