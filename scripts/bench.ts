@@ -16,6 +16,7 @@
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { RUNTIME_FLAGS } from "../src/runtime_flags.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 const CACHE = `${ROOT}/.cache/bench`;
@@ -500,7 +501,7 @@ async function runTrial(opts: Options, rate: number, mode: Mode, repeat: number)
   runArgs.push(...MODE_ARGS[mode]);
   const perms = await agentPerms(opts.agent, runArgs, socket);
   trial.permissions = perms;
-  const args = ["run", ...perms, opts.agent, "run", ...runArgs];
+  const args = ["run", ...RUNTIME_FLAGS, ...perms, opts.agent, "run", ...runArgs];
   const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd: agentDir(opts.agent),

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { RUNTIME_FLAGS } from "../../src/runtime_flags.ts";
 import { BuildError } from "./errors.ts";
 import {
   isRuntimeDownloadFailure,
@@ -54,6 +55,7 @@ export function compileArgs(spec: CompileSpec): string[] {
     "telemetry",
     "--exclude-unused-npm",
     ...HARDENING_FLAGS,
+    ...RUNTIME_FLAGS,
     ...spec.permissions,
     ...spec.includes.flatMap((p) => ["--include", p]),
     "--config",

@@ -7,6 +7,7 @@ import {
 } from "../../scripts/build/compile.ts";
 import { BuildError } from "../../scripts/build/errors.ts";
 import { TARGETS } from "../../scripts/build/targets.ts";
+import { RUNTIME_FLAGS } from "../../src/runtime_flags.ts";
 
 const [X86, ARM] = TARGETS;
 const FLAGS = [
@@ -41,7 +42,17 @@ Deno.test("compileArgs() compiles main.ts for the target with exactly the baked 
   const perms = args.filter((a) => /^--(allow|deny)-/.test(a));
   assert.deepEqual(perms, ["--deny-import", ...FLAGS]);
   assert.ok(HARDENING_FLAGS.every((f) => args.includes(f)));
+  assert.ok(RUNTIME_FLAGS.every((f) => args.includes(f)));
   assert.ok(!args.includes("-A") && !args.includes("--allow-all"));
+});
+
+Deno.test("deno task start runs the agent with the same runtime flags the binary gets", async () => {
+  const deno = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
+  const start: string[] = deno.tasks.start.split(/\s+/);
+  assert.ok(RUNTIME_FLAGS.length > 0);
+  for (const f of RUNTIME_FLAGS) {
+    assert.ok(start.includes(f), `${f} missing from: ${start.join(" ")}`);
+  }
 });
 
 Deno.test("compileArgs() embeds the worker modules and geo-data with --include", () => {

@@ -8,6 +8,7 @@
 import { type ConfigFlags, effectiveConfig } from "../../src/config/effective.ts";
 import { ConfigError } from "../../src/config/errors.ts";
 import { permissionFlags } from "../../src/permissions.ts";
+import { RUNTIME_FLAGS } from "../../src/runtime_flags.ts";
 
 /**
  * The flags the agent runs with: exactly what `main.ts permissions` derives for the effective
@@ -126,6 +127,7 @@ export async function startAgent(opts: StartAgentOptions = {}): Promise<AgentPro
   if (opts.config !== undefined) await Deno.writeTextFile(`${tmpDir}/telemetry.kdl`, opts.config);
   const args = [
     "run",
+    ...RUNTIME_FLAGS,
     ...await agentPermissions({
       config: opts.config === undefined ? undefined : `${tmpDir}/telemetry.kdl`,
       socket: socketPath,
