@@ -1,9 +1,11 @@
 /**
  * What the service scripts (Kafka, ClickHouse, SeaweedFS) share: running a tool and reporting
  * its output on failure, checking and stopping processes, free loopback ports, and the
- * by-hand `stop` of a detached server recorded in a state file. Test and operator tooling only.
+ * by-hand `start` and `stop` of a detached server recorded in a state file. Test and operator tooling only.
  * @module
  */
+
+import { dirname } from "node:path";
 
 export interface RunOptions {
   /** What the command is for, named in the error when it fails. */
@@ -99,6 +101,28 @@ export async function stopRecorded(stateFile: string, name: string, killAfterMs:
   await Deno.remove(state.dir, { recursive: true }).catch(() => {});
   await Deno.remove(stateFile);
   console.log(`stopped ${name} (pid ${state.pid})`);
+}
+
+/**
+ * A by-hand `start`: unless the server recorded in `stateFile` is alive, `start` one detached;
+ * its state (pid, dir, endpoints) goes to `stateFile` and stdout, and this process exits.
+ */
+export async function startRecorded(
+  stateFile: string,
+  name: string,
+  start: () => Promise<{ child: Deno.ChildProcess; state: { pid: number; dir: string } }>,
+): Promise<void> {
+  const recorded = await readRecorded(stateFile);
+  if (recorded && alive(recorded.pid)) {
+    console.log(`${name} is already running:\n${JSON.stringify(recorded, null, 2)}`);
+    return;
+  }
+  const { child, state } = await start();
+  await Deno.mkdir(dirname(stateFile), { recursive: true });
+  await Deno.writeTextFile(stateFile, JSON.stringify(state, null, 2));
+  console.log(JSON.stringify(state, null, 2));
+  child.unref();
+  Deno.exit(0);
 }
 
 /** The `{pid, dir, …}` a by-hand `start` recorded, or null when there is none. */

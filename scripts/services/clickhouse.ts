@@ -11,7 +11,7 @@
  * @module
  */
 
-import { alive, freePorts, readRecorded, run, startInDir, stopRecorded } from "./_process.ts";
+import { freePorts, run, startInDir, startRecorded, stopRecorded } from "./_process.ts";
 
 import { fileURLToPath } from "node:url";
 
@@ -230,30 +230,23 @@ async function onPath(cmd: string): Promise<boolean> {
 }
 
 /** `start`: a detached server whose pid and ports go to .cache/clickhouse/by-hand.json. */
-async function startByHand(): Promise<void> {
-  const state = await readRecorded(STATE_FILE);
-  if (state && alive(state.pid)) {
-    console.log(`ClickHouse is already running:\n${JSON.stringify(state, null, 2)}`);
-    return;
-  }
-  await ensureClickHouse();
-  const dir = await Deno.makeTempDir({ prefix: "telemetry-clickhouse-" });
-  const [httpPort, tcpPort] = await freePorts(2);
-  await writeConfig(dir, httpPort, tcpPort);
-  const child = await launch(dir, httpPort, true);
-  const next = {
-    pid: child.pid,
-    url: `http://127.0.0.1:${httpPort}`,
-    httpPort,
-    tcpPort,
-    dir,
-    users: { default: "", writer: WRITER_PASSWORD },
-  };
-  await Deno.mkdir(`${ROOT}/.cache/clickhouse`, { recursive: true });
-  await Deno.writeTextFile(STATE_FILE, JSON.stringify(next, null, 2));
-  console.log(JSON.stringify(next, null, 2));
-  child.unref();
-  Deno.exit(0);
+function startByHand(): Promise<void> {
+  return startRecorded(STATE_FILE, "ClickHouse", async () => {
+    await ensureClickHouse();
+    const dir = await Deno.makeTempDir({ prefix: "telemetry-clickhouse-" });
+    const [httpPort, tcpPort] = await freePorts(2);
+    await writeConfig(dir, httpPort, tcpPort);
+    const child = await launch(dir, httpPort, true);
+    const state = {
+      pid: child.pid,
+      url: `http://127.0.0.1:${httpPort}`,
+      httpPort,
+      tcpPort,
+      dir,
+      users: { default: "", writer: WRITER_PASSWORD },
+    };
+    return { child, state };
+  });
 }
 
 if (import.meta.main) {

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { alive, freePorts, run, stopRecorded } from "./_process.ts";
+import { freePorts, run, startRecorded, stopRecorded } from "./_process.ts";
 
 import { fileURLToPath } from "node:url";
 
@@ -365,21 +365,12 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** `start`: a detached broker whose pid and addresses go to .cache/kafka/by-hand.json. */
-async function startByHand(): Promise<void> {
-  if (await exists(STATE_FILE)) {
-    const state = JSON.parse(await Deno.readTextFile(STATE_FILE));
-    if (alive(state.pid)) {
-      console.log(`Kafka is already running:\n${JSON.stringify(state, null, 2)}`);
-      return;
-    }
-  }
-  const { classpath, endpoints } = await prepareBroker();
-  const child = await launch(classpath, endpoints.dir, true);
-  const state = { pid: child.pid, ...endpoints, users: KAFKA_USERS };
-  await Deno.writeTextFile(STATE_FILE, JSON.stringify(state, null, 2));
-  console.log(JSON.stringify(state, null, 2));
-  child.unref();
-  Deno.exit(0);
+function startByHand(): Promise<void> {
+  return startRecorded(STATE_FILE, "Kafka", async () => {
+    const { classpath, endpoints } = await prepareBroker();
+    const child = await launch(classpath, endpoints.dir, true);
+    return { child, state: { pid: child.pid, ...endpoints, users: KAFKA_USERS } };
+  });
 }
 
 if (import.meta.main) {

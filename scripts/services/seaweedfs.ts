@@ -13,7 +13,7 @@
  * @module
  */
 
-import { alive, readRecorded, run, startInDir, stopRecorded } from "./_process.ts";
+import { run, startInDir, startRecorded, stopRecorded } from "./_process.ts";
 
 import { fileURLToPath } from "node:url";
 
@@ -248,28 +248,22 @@ async function works(path: string): Promise<boolean> {
   }
 }
 
-async function startByHand(): Promise<void> {
-  const state = await readRecorded(STATE_FILE);
-  if (state && alive(state.pid)) {
-    console.log(`SeaweedFS is already running:\n${JSON.stringify(state, null, 2)}`);
-    return;
-  }
-  await ensureWeed();
-  const dir = await Deno.makeTempDir({ prefix: "telemetry-seaweedfs-" });
-  const ports = weedPorts();
-  await writeConfig(dir);
-  const child = await launch(dir, ports, true);
-  const next = {
-    pid: child.pid,
-    endpoint: `http://127.0.0.1:${ports.s3}`,
-    accessKey: S3_ACCESS_KEY,
-    secretKey: S3_SECRET_KEY,
-    dir,
-  };
-  await Deno.writeTextFile(STATE_FILE, JSON.stringify(next, null, 2));
-  console.log(JSON.stringify(next, null, 2));
-  child.unref();
-  Deno.exit(0);
+function startByHand(): Promise<void> {
+  return startRecorded(STATE_FILE, "SeaweedFS", async () => {
+    await ensureWeed();
+    const dir = await Deno.makeTempDir({ prefix: "telemetry-seaweedfs-" });
+    const ports = weedPorts();
+    await writeConfig(dir);
+    const child = await launch(dir, ports, true);
+    const state = {
+      pid: child.pid,
+      endpoint: `http://127.0.0.1:${ports.s3}`,
+      accessKey: S3_ACCESS_KEY,
+      secretKey: S3_SECRET_KEY,
+      dir,
+    };
+    return { child, state };
+  });
 }
 
 if (import.meta.main) {
