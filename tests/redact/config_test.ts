@@ -1,17 +1,7 @@
 import assert from "node:assert/strict";
-import { ConfigError, formatIssue } from "../../src/config/errors.ts";
 import { loadConfigText } from "../../src/config/load.ts";
 import { redactionToJson, redactionToKdl } from "../../src/redact/config.ts";
-
-function issues(text: string): string[] {
-  try {
-    loadConfigText(text, "t.kdl");
-  } catch (e) {
-    if (e instanceof ConfigError) return e.issues.map(formatIssue);
-    throw e;
-  }
-  return [];
-}
+import { configIssues } from "../helpers/config.ts";
 
 Deno.test("redaction: no block leaves the section absent (safe defaults apply)", () => {
   assert.equal(loadConfigText("", "t.kdl").config.redaction, undefined);
@@ -78,7 +68,7 @@ Deno.test("redaction: every key loads", () => {
 
 Deno.test("redaction: problems are reported with positions and fixes", () => {
   assert.deepEqual(
-    issues(`redaction {
+    configIssues(`redaction {
   detectors { emial "mask"; card "blur" }
   pattern "slow" "(a+)+(?=b)"
   pattern "empty" "x*"
@@ -104,13 +94,16 @@ Deno.test("redaction: problems are reported with positions and fixes", () => {
 });
 
 Deno.test("redaction: a hash action needs a secret and a key id", () => {
-  assert.deepEqual(issues(`redaction {\n  detectors { email "hash" }\n}`), [
+  assert.deepEqual(configIssues(`redaction {\n  detectors { email "hash" }\n}`), [
     't.kdl:1:1 redaction.hash-key-file: an action is "hash" but no secret is configured (config_missing)\n' +
     '  hint: add hash-key-file "/etc/telemetry/hash.key" (or hash-key-env "NAME") and key-id "k1"',
     't.kdl:1:1 redaction.key-id: an action is "hash" but no key-id is set (config_missing)\n' +
     '  hint: add key-id "k1"; change it whenever the secret changes (see docs/redaction.md)',
   ]);
-  assert.deepEqual(issues(`redaction { client-ip "hash"; hash-key-env "K"; key-id "a"; }`), []);
+  assert.deepEqual(
+    configIssues(`redaction { client-ip "hash"; hash-key-env "K"; key-id "a"; }`),
+    [],
+  );
 });
 
 Deno.test("redactionToKdl() prints a block that loads back to the same config", () => {

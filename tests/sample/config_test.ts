@@ -1,17 +1,7 @@
 import assert from "node:assert/strict";
-import { ConfigError, formatIssue } from "../../src/config/errors.ts";
 import { loadConfigText } from "../../src/config/load.ts";
 import { mergeProxyConfig } from "../../src/config/proxy_config.ts";
-
-function issues(text: string): string[] {
-  try {
-    loadConfigText(text, "t.kdl");
-  } catch (e) {
-    if (e instanceof ConfigError) return e.issues.map(formatIssue);
-    throw e;
-  }
-  return [];
-}
+import { configIssues } from "../helpers/config.ts";
 
 Deno.test("sampling: the product page block loads to exactly rate and always-sample-errors", () => {
   const { config } = loadConfigText(
@@ -61,7 +51,7 @@ Deno.test("sampling: every key loads, lists in either form", () => {
 
 Deno.test("sampling: bad values name the key, the item and the fix", () => {
   assert.deepEqual(
-    issues(`sampling {\n  error-statuses "5xx" 700\n  keys "route" "colour"\n  slow-ms\n}`),
+    configIssues(`sampling {\n  error-statuses "5xx" 700\n  keys "route" "colour"\n  slow-ms\n}`),
     [
       "t.kdl:2:3 sampling.error-statuses: item 2 expects a status code 100..599, a class like " +
       '"5xx" or a range like "500-504", got 700 (config_out_of_range)',
