@@ -21,7 +21,7 @@ import { createEnricher, type Enricher } from "../enrich/enricher.ts";
 import { RedactionStage } from "../redact/stage.ts";
 import { registerSamplerMetrics } from "../sample/metrics.ts";
 import { isKept, type SampleDecision, Sampler } from "../sample/sampler.ts";
-import { createSink } from "../sinks/registry.ts";
+import { createSink, writesJsonText } from "../sinks/registry.ts";
 import { recordJson } from "../sinks/ndjson.ts";
 import { createSinkRunner, type SinkRunner } from "../sinks/runner.ts";
 import { Assembler } from "./assembler.ts";
@@ -78,7 +78,7 @@ export class Pipeline {
     this.#setKeys = new Set(setKeys);
     this.#agent = agent;
     this.#runners = runners;
-    this.#jsonSinks = config.sinks.some((s) => JSON_SINK_TYPES.has(s.type));
+    this.#jsonSinks = config.sinks.some((s) => writesJsonText(s.type));
     this.#sampler = new Sampler(config.sampling);
     registerSamplerMetrics(this.#sampler, this.#registry);
     this.#redaction = new RedactionStage(config.redaction, this.#registry);
@@ -245,9 +245,6 @@ export class Pipeline {
     log("info", "proxy-sent config merged", { applied: r.applied, ignored: r.ignored });
   }
 }
-
-/** Sinks that write each record's JSON text (the file sink's Parquet staging included). */
-const JSON_SINK_TYPES = new Set(["file", "stdout", "kafka", "http", "s3"]);
 
 function now(): number {
   return performance.timeOrigin + performance.now();

@@ -30,6 +30,14 @@ const FACTORIES: Partial<Record<SinkType, Factory>> = {
   bigquery: createBigQuerySink,
 };
 
+/** Sink types that write each record's JSON text (the file sink's Parquet staging included). */
+const JSON_TEXT_TYPES: ReadonlySet<SinkType> = new Set(["file", "stdout", "kafka", "http", "s3"]);
+
+/** Whether a sink of `type` writes records as JSON text (`recordJson` in ndjson.ts). */
+export function writesJsonText(type: SinkType): boolean {
+  return JSON_TEXT_TYPES.has(type);
+}
+
 /** Sink types this build can create. */
 export const AVAILABLE_SINK_TYPES: readonly SinkType[] = Object.keys(FACTORIES) as SinkType[];
 
